@@ -1,0 +1,144 @@
+"""`manifest.yaml`: what a person asks to send, checked before anything reads the CSV."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from . import schemas
+from .findings import Finding, finding
+from .settings import Settings
+from .yamldoc import load_yaml
+
+MANIFEST_FILE = "manifest.yaml"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    id: str
+    template: str
+    event_type: int
+    file: str
+    description: str
+    requested_by: str
+    ticket: str | None = None
+    cc: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadedManifest:
+    """The manifest (None when it cannot be trusted) and the CSV it names, when safe to read."""
+
+    manifest: Manifest | None
+    csv_path: Path | None
+    findings: list[Finding]
+
+
+def load_manifest(folder: Path, root: Path, settings: Settings | None) -> LoadedManifest:
+    rel = (folder / MANIFEST_FILE).relative_to(root).as_posix()
+    try:
+        text = (folder / MANIFEST_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return LoadedManifest(None, None, [finding("manifest.syntax", rel, f"cannot read: {exc}")])
+    doc = load_yaml(text)
+    found = [finding(f"manifest.{p.kind}", rel, p.message, p.line) for p in doc.problems]
+    if doc.data is None and not found:
+        found.append(finding("manifest.syntax", rel, "the manifest is empty", 1))
+    if doc.data is None:
+        return LoadedManifest(None, None, found)
+    if not isinstance(doc.data, dict):
+        kind = type(doc.data).__name__
+        found.append(
+            finding(
+                "manifest.schema", rel, f"the manifest must be a mapping of keys, not a {kind}", 1
+            )
+        )
+        return LoadedManifest(None, None, found)
+    errors = schemas.validate("manifest", doc.data)
+    found += [finding("manifest.schema", rel, e.message, doc.line_of(e.path)) for e in errors]
+    if errors:
+        return LoadedManifest(None, None, found)
+    data = doc.data
+    manifest = Manifest(
+        id=data["id"],
+        template=data["template"],
+        event_type=data["event_type"],
+        file=data["file"],
+        description=data["description"],
+        requested_by=data["requested_by"],
+        ticket=data.get("ticket"),
+        cc=tuple(data.get("cc") or ()),
+    )
+    try:
+        dt.date.fromisoformat(manifest.id[:10])
+    except ValueError:
+        found.append(
+            finding(
+                "manifest.schema",
+                rel,
+                f"id: {manifest.id[:10]} is not a date",
+                doc.line_of(("id",)),
+            )
+        )
+    if manifest.id != folder.name:
+        found.append(
+            finding(
+                "manifest.id-mismatch",
+                rel,
+                f"id {manifest.id!r} differs from the folder name {folder.name!r}",
+                doc.line_of(("id",)),
+            )
+        )
+    if settings is not None:
+        if settings.destination(manifest.event_type) is None:
+            known = ", ".join(sorted(settings.destinations)) or "none"
+            found.append(
+                finding(
+                    "manifest.unknown-event-type",
+                    rel,
+                    f"event_type {manifest.event_type} is not in retrobatch.yaml destinations "
+                    f"(known: {known})",
+                    doc.line_of(("event_type",)),
+                )
+            )
+        for i, address in enumerate(manifest.cc):
+            if not settings.cc_allowed(address):
+                found.append(
+                    finding(
+                        "manifest.cc-domain",
+                        rel,
+                        f"cc {address} is outside cc_allowed_domains "
+                        f"({', '.join(settings.cc_allowed_domains) or 'none allowed'})",
+                        doc.line_of(("cc", i)),
+                    )
+                )
+    csv_path, file_findings = _resolve_file(
+        folder, root, manifest.file, rel, doc.line_of(("file",))
+    )
+    found += file_findings
+    return LoadedManifest(manifest, csv_path, found)
+
+
+def _resolve_file(
+    folder: Path, root: Path, name: str, rel: str, line: int | None
+) -> tuple[Path | None, list[Finding]]:
+    """The CSV's path if it is a regular file inside the folder, reached through no link."""
+    pure = PurePosixPath(name)
+    if pure.is_absolute() or ".." in pure.parts or "\\" in name:
+        return None, [
+            finding("manifest.file-outside", rel, f"file {name!r} leaves the folder", line)
+        ]
+    path = folder
+    for part in pure.parts:
+        path = path / part
+        if path.is_symlink():
+            return None, [finding("manifest.file-outside", rel, f"file {name!r} is a link", line)]
+    if not path.exists():
+        return None, [finding("manifest.file-missing", rel, f"file {name!r} does not exist", line)]
+    if not path.is_file():
+        return None, [finding("manifest.file-missing", rel, f"{name!r} is not a file", line)]
+    if not name.lower().endswith(".csv"):
+        target = path.relative_to(root).as_posix()
+        return None, [finding("csv.not-csv", target, f"{name!r} does not end in .csv", None)]
+    return path, []
