@@ -71,7 +71,8 @@ class History:
         same = [
             e
             for e in self.entries
-            if e.id != sub.id and e.template in templates
+            if e.id != sub.id
+            and e.template in templates
             and e.event_type == sub.manifest.event_type
         ]
         yield from (e for e in same if e.delivered)
