@@ -1,0 +1,428 @@
+"""What impact.com did with each sent file, recorded in the receipts, and its errors traced to rows.
+
+Matching is by FileName equal to the attachment name and nothing else (impact-format.md,
+"After sending"): several such files mean the earliest submitted after the part's `sent_at`;
+none within `reconcile_window_hours` is recorded as `unmatched`, which is final. No printing and
+no git here: the CLI reports and commits.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from .impact_api import ErrorDetail, FileSubmission, ImpactApiError, api_time, parse_api_time
+from .manifest import load_manifest
+from .receipts import (
+    EmailPart,
+    Processing,
+    Receipt,
+    load_receipt,
+    now_utc,
+    parse_timestamp,
+    timestamp,
+    write_receipt,
+)
+from .settings import Settings
+from .submissions import SUBMISSIONS_DIR, SubmissionFolder, discover
+
+COMPLETE = "Complete"
+UNMATCHED = "unmatched"
+FINAL_STATUSES = frozenset({COMPLETE, UNMATCHED})
+RECONCILED_STATES = frozenset({"sent", "partial"})
+PART_NAME = re.compile(r"^(?P<id>.+)\.part-(?P<n>[0-9]+)-of-(?P<m>[0-9]+)\.csv$")
+
+EXPLANATIONS: dict[str, str] = {
+    "NO_CHANGE": "the modification changes nothing: the action already has these values",
+    "BAD_DISPOSITION": "the Reason is not a disposition code set up for this event type",
+    "ALREADY_LOCKED": "the action has locked; it can no longer be modified",
+    "ACTION_NOT_FOUND": "no action matches the ActionId or OrderId + ActionTrackerId",
+    "ALREADY_REVERSED": "the action was already reversed",
+    "ALREADY_APPROVED": "the action was already approved",
+    "OID_DUPLICATE": "the OrderId was already used, or its lines are not consecutive",
+    "MALFORMED": "a value is malformed (date, number or required field)",
+    "CONV_MALFORMED": "the conversion row is malformed",
+    "CAMPAIGN_NOT_FOUND": "the CampaignId is not a campaign of this account",
+    "ACTIONTRACKER_NOT_FOUND": "the ActionTrackerId (event type) does not exist",
+    "ACTIONTRACKER_NOT_ACTIVE": "the event type is not active",
+    "ACTIONTRACKER_CAMPAIGN_MISMATCH": "the event type does not belong to the campaign",
+    "PARTNER_NOT_ACTIVE": "the partner is not active in the campaign",
+    "ACTION_REF_NOT_FOUND": "the referenced parent action was not found",
+    "ACTIONTERMS_NOT_FOUND": "no contract terms cover this action",
+    "CONTRACT_NOT_FOUND": "no contract with the partner covers this action",
+    "RESTRICTED_PROMOCODE": "the promo code is restricted",
+}
+
+
+class SubmissionSource(Protocol):
+    """What reconcile needs from impact.com; `impact_api.ImpactClient` is the real one."""
+
+    def list_submissions(
+        self, start: dt.datetime, end: dt.datetime | None = None
+    ) -> list[FileSubmission]: ...
+
+    def error_details(self, batch_id: str) -> list[ErrorDetail]: ...
+
+
+@dataclass(frozen=True)
+class ReceiptChange:
+    folder: SubmissionFolder
+    receipt: Receipt
+    before: str  # the receipt's state before this run
+    parts: tuple[Processing, ...]  # the entries this run recorded
+
+
+@dataclass
+class ReconcileResult:
+    changed: list[ReceiptChange] = field(default_factory=list)
+    asked: int = 0  # parts looked up at impact.com
+    skipped: list[str] = field(default_factory=list)  # why a receipt or part was not asked about
+    failure: str | None = None  # the fetch that stopped the run
+
+
+def outstanding_parts(receipt: Receipt) -> list[EmailPart]:
+    """Accepted parts whose processing is not final yet: the only ones worth asking about."""
+    if receipt.state not in RECONCILED_STATES:
+        return []
+    final = {p.attachment for p in receipt.processing if p.status in FINAL_STATUSES}
+    return [p for p in receipt.emails if p.state == "sent" and p.attachment not in final]
+
+
+def match_submission(
+    candidates: Sequence[FileSubmission], attachment: str, sent_at: dt.datetime, until: dt.datetime
+) -> FileSubmission | None:
+    """The earliest file named like the attachment submitted in [sent_at, until]; no guessing."""
+    named = [
+        c
+        for c in candidates
+        if c.file_name == attachment
+        and c.submitted_at is not None
+        and sent_at <= c.submitted_at <= until
+    ]
+    return min(named, key=lambda c: (c.submitted_at, c.batch_id), default=None)
+
+
+def processing_from(
+    found: FileSubmission, errors: Sequence[ErrorDetail], attachment: str, now: dt.datetime
+) -> Processing:
+    completed = parse_api_time(found.completion_date) if found.completion_date else None
+    return Processing(
+        attachment=attachment,
+        status=found.status,
+        checked_at=timestamp(now),
+        batch_id=found.batch_id or None,
+        type=found.type,
+        submitted_at=timestamp(found.submitted_at) if found.submitted_at else None,
+        completed_at=timestamp(completed) if completed else found.completion_date,
+        total_records=found.total_records,
+        total_errors=found.total_errors,
+        errors=[
+            {
+                "line": e.line,
+                "order_id": e.order_id,
+                "sku": e.sku,
+                "status": e.status,
+                "reason": e.reason,
+            }
+            for e in errors
+        ],
+    )
+
+
+def _same(a: Processing | None, b: Processing) -> bool:
+    """Equal but for `checked_at`, so an hourly run that learns nothing commits nothing."""
+    return a is not None and replace(a, checked_at="") == replace(b, checked_at="")
+
+
+class _Lookup:
+    """One listing per searched range per run: parts sent together share their query."""
+
+    def __init__(self, source: SubmissionSource) -> None:
+        self.source = source
+        self._lists: dict[tuple[dt.datetime, dt.datetime], list[FileSubmission]] = {}
+
+    def submissions(self, start: dt.datetime, end: dt.datetime) -> list[FileSubmission]:
+        if (start, end) not in self._lists:
+            self._lists[(start, end)] = self.source.list_submissions(start, end)
+        return self._lists[(start, end)]
+
+
+def reconcile_receipt(
+    receipt: Receipt,
+    source: SubmissionSource,
+    *,
+    window_hours: int,
+    now: dt.datetime | None = None,
+    lookup: _Lookup | None = None,
+) -> tuple[list[Processing], list[str]]:
+    """Update the receipt in place; return the entries that changed and the parts not asked."""
+    now = now or now_utc()
+    lookup = lookup or _Lookup(source)
+    window = dt.timedelta(hours=window_hours)
+    changed: list[Processing] = []
+    skipped: list[str] = []
+    for part in outstanding_parts(receipt):
+        sent_text = part.sent_at or receipt.sent_at
+        if not sent_text:
+            skipped.append(f"{receipt.submission}: {part.attachment} has no sent_at to search from")
+            continue
+        sent_at = parse_timestamp(sent_text)
+        until = sent_at + window
+        found = match_submission(
+            lookup.submissions(sent_at, until), part.attachment, sent_at, until
+        )
+        if found is None:
+            if now < until:
+                continue
+            entry = Processing(
+                attachment=part.attachment,
+                status=UNMATCHED,
+                checked_at=timestamp(now),
+                searched=f"FileName {part.attachment!r} submitted from {api_time(sent_at)} "
+                f"to {api_time(until)} ({window_hours} h)",
+            )
+        else:
+            wants_errors = found.status == COMPLETE and found.total_errors != 0
+            errors = source.error_details(found.batch_id) if wants_errors else []
+            entry = processing_from(found, errors, part.attachment, now)
+        old = next((p for p in receipt.processing if p.attachment == part.attachment), None)
+        if _same(old, entry):
+            continue
+        receipt.processing = [p for p in receipt.processing if p is not old] + [entry]
+        changed.append(entry)
+    order = {p.attachment: i for i, p in enumerate(receipt.emails)}
+    receipt.processing.sort(key=lambda p: order.get(p.attachment, len(order)))
+    if changed and _all_complete(receipt):
+        receipt.state = "processed"
+    return changed, skipped
+
+
+def _all_complete(receipt: Receipt) -> bool:
+    status = {p.attachment: p.status for p in receipt.processing}
+    return bool(receipt.emails) and all(
+        p.state == "sent" and status.get(p.attachment) == COMPLETE for p in receipt.emails
+    )
+
+
+def reconcile_repository(
+    root: Path, settings: Settings, source: SubmissionSource, now: dt.datetime | None = None
+) -> ReconcileResult:
+    """Ask about every outstanding part and write the receipts that changed.
+
+    A fetch failure stops the run (the same cause would fail every later request) but keeps the
+    receipts already updated, so the CLI can commit them and exit 1.
+    """
+    now = now or now_utc()
+    result = ReconcileResult()
+    lookup = _Lookup(source)
+    for sub in discover(root):
+        receipt, problems = load_receipt(sub.folder, root)
+        if receipt is None:
+            if problems:
+                result.skipped.append(f"{sub.id}: receipt unreadable: {problems[0].message}")
+            continue
+        result.asked += len(outstanding_parts(receipt))
+        before = receipt.state
+        try:
+            changed, skipped = reconcile_receipt(
+                receipt,
+                source,
+                window_hours=settings.reconcile_window_hours,
+                now=now,
+                lookup=lookup,
+            )
+        except ImpactApiError as exc:
+            result.failure = f"{sub.id}: {exc}"
+            return result
+        result.skipped += skipped
+        if changed:
+            write_receipt(sub.folder, receipt)
+            result.changed.append(ReceiptChange(sub, receipt, before, tuple(changed)))
+    return result
+
+
+# --- errors back to rows ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MappedError:
+    """One impact.com error, placed on the committed CSV where that can be done reliably."""
+
+    attachment: str
+    line: int | None  # impact.com's Line, in the attachment (header = line 1)
+    csv_path: str | None  # the committed CSV, relative to the repository root
+    csv_line: int | None  # where the record starts in the committed CSV; None when not placed
+    order_id: str  # the record's OrderId when placed, else impact.com's
+    sku: str
+    status: str
+    reason: str  # impact.com's code, as it came
+    explanation: str | None  # for known codes
+    note: str | None = None  # why the line could not be used, or a disagreement worth seeing
+
+
+@dataclass(frozen=True)
+class _Record:
+    first: int  # physical line where the record starts (header = 1)
+    last: int
+    raw: bytes
+    fields: tuple[str, ...]
+
+
+def _records(data: bytes) -> list[_Record]:
+    """Records with their physical lines; a quoted field may span lines. Blank lines skipped."""
+    found: list[_Record] = []
+    pending: list[bytes] = []
+    start = 0
+    lines = data.splitlines(keepends=True)
+    for number, line in enumerate(lines, start=1):
+        if not pending:
+            if not line.strip(b"\r\n"):
+                continue
+            start = number
+        pending.append(line)
+        raw = b"".join(pending)
+        if raw.count(b'"') % 2 and number < len(lines):
+            continue
+        text = raw.decode("utf-8-sig" if start == 1 else "utf-8", errors="replace")
+        fields = next(csv.reader([text.rstrip("\r\n")]), [])
+        found.append(_Record(start, number, raw, tuple(fields)))
+        pending = []
+    return found
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+Placed = list[tuple[int, _Record]]  # (line where the record starts in the attachment, record)
+
+
+def _attachment_records(
+    source: bytes, records: list[_Record], receipt: Receipt, part: EmailPart
+) -> tuple[Placed, str | None]:
+    """The attachment's records at their lines in it, or nothing and the reason why.
+
+    A part is rebuilt as the runner builds it (header + the original lines of its orders, in
+    file order, parts taking consecutive rows, blank lines dropped) and trusted only when its
+    sha256 matches; a single attachment only when it is the committed file byte for byte.
+    """
+    named = PART_NAME.match(part.attachment)
+    if named is None:
+        if _sha256(source) == part.sha256:
+            return [(r.first, r) for r in records], None
+        return [], "the committed CSV differs from the attachment as sent (sha256)"
+    total = int(named["m"])
+    parts: dict[int, EmailPart] = {}
+    for other in receipt.emails:
+        name = PART_NAME.match(other.attachment)
+        if name and int(name["m"]) == total:
+            parts[int(name["n"])] = other
+    if sorted(parts) != list(range(1, total + 1)):
+        return [], f"the receipt lists {len(parts)} of the {total} parts"
+    offset = 1 + sum(parts[n].rows for n in range(1, int(named["n"])))
+    chosen = [records[0], *records[offset : offset + part.rows]]
+    if len(chosen) != part.rows + 1 or _sha256(b"".join(r.raw for r in chosen)) != part.sha256:
+        return [], "the part could not be rebuilt from the committed CSV (sha256 differs)"
+    placed: Placed = []
+    line = 1
+    for record in chosen:
+        placed.append((line, record))
+        line += record.last - record.first + 1
+    return placed, None
+
+
+def _column(header: tuple[str, ...], *names: str) -> int | None:
+    wanted = {n.lower() for n in names}
+    return next((i for i, h in enumerate(header) if h.strip().lower() in wanted), None)
+
+
+def _place(placed: Placed, line: int | None) -> _Record | None:
+    """The data record covering the attachment's physical `line` (the header is no record)."""
+    if line is None:
+        return None
+    for start, record in placed[1:]:
+        if start <= line <= start + record.last - record.first:
+            return record
+    return None
+
+
+def explain_errors(root: Path, receipt: Receipt, folder: Path | None = None) -> list[MappedError]:
+    """impact.com's errors for every part, each placed on its CSV record and OrderId.
+
+    What `retrobatch status ID` shows. A line is used only when the attachment can be shown to
+    be the committed CSV (single part) or rebuilt from it byte for byte (split parts); otherwise
+    the error keeps impact.com's own OrderId and `note` says why.
+    """
+    folder = folder or root / SUBMISSIONS_DIR / receipt.submission
+    loaded = load_manifest(folder, root, None)
+    source: bytes | None = None
+    csv_rel: str | None = None
+    unreadable = "the CSV named by the manifest cannot be read"
+    if loaded.csv_path is not None:
+        csv_rel = loaded.csv_path.relative_to(root).as_posix()
+        try:
+            source = loaded.csv_path.read_bytes()
+        except OSError as exc:
+            unreadable = f"cannot read {csv_rel}: {exc.strerror}"
+    records = _records(source) if source is not None else []
+    mapped: list[MappedError] = []
+    for entry in receipt.processing:
+        if not entry.errors:
+            continue
+        part = receipt.part(entry.attachment)
+        why: str | None = unreadable
+        lines: Placed = []
+        if source is not None and part is not None and records:
+            lines, why = _attachment_records(source, records, receipt, part)
+        elif source is not None:
+            why = "the receipt has no such part" if part is None else "the CSV is empty"
+        order_col = _column(records[0].fields, "OrderId", "Oid") if records else None
+        mapped += [
+            _map_one(e, entry.attachment, csv_rel, lines, order_col, why) for e in entry.errors
+        ]
+    return mapped
+
+
+def _map_one(
+    error: dict[str, Any],
+    attachment: str,
+    csv_rel: str | None,
+    lines: Placed,
+    order_col: int | None,
+    why: str | None,
+) -> MappedError:
+    line = error.get("line")
+    line = line if isinstance(line, int) else None
+    reported = str(error.get("order_id") or "")
+    reason = str(error.get("reason") or "")
+    record = _place(lines, line) if lines else None
+    note = why
+    order_id = reported
+    if lines and record is None:
+        note = f"line {line} is not a record of {attachment}"
+    if record is not None:
+        note = None
+        if order_col is not None and order_col < len(record.fields):
+            order_id = record.fields[order_col]
+            if reported and reported != order_id:
+                note = f"impact.com reports OrderId {reported!r} for this line"
+    elif note is not None:
+        note += "; shown with impact.com's OrderId"
+    return MappedError(
+        attachment=attachment,
+        line=line,
+        csv_path=csv_rel,
+        csv_line=record.first if record else None,
+        order_id=order_id,
+        sku=str(error.get("sku") or ""),
+        status=str(error.get("status") or ""),
+        reason=reason,
+        explanation=EXPLANATIONS.get(reason),
+        note=note,
+    )
