@@ -7,6 +7,8 @@ returns the exit status (0 fine, 1 a finding or a failed send/fetch, 2 could not
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,9 +16,11 @@ from pathlib import Path
 
 import git
 
-from . import __version__, gitops
+from . import __version__, checker, gitops
 from .errors import RetrobatchError, UsageError
 from .findings import Finding
+from .report import json as json_report
+from .report import text as text_report
 from .settings import Settings, load_settings
 
 Handler = Callable[[argparse.Namespace], int]
@@ -65,12 +69,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("check", help="validate submissions")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="submission folders or files in them")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--base", metavar="REF", help="check what changed since the merge base")
+    p.add_argument("--as-of", metavar="DATE", help="validate as of the end of this UTC day")
     _repo_option(p)
     p.set_defaults(handler=_cmd_check)
 
 
+def _as_of(args: argparse.Namespace) -> dt.datetime | None:
+    text = getattr(args, "as_of", None) or os.environ.get("RETROBATCH_AS_OF")
+    return checker.parse_as_of(text) if text else None
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
-    raise UsageError("check: not yet wired")
+    ws = open_workspace(args)
+    as_of = _as_of(args)
+    paths = [Path(p) for p in args.paths]
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or folder")
+    if ws.settings is None:
+        if args.format == "json":
+            sys.stdout.write(json_report.render(checker.CheckReport(), ws.settings_findings))
+        else:
+            for f in ws.settings_findings:
+                print(text_report.finding_line(f), file=sys.stderr)
+        return 2
+    report = checker.check(ws.root, ws.settings, paths=paths or None, base=args.base, as_of=as_of)
+    if args.format == "json":
+        sys.stdout.write(json_report.render(report))
+    else:
+        sys.stdout.write(text_report.render(report, colour=sys.stdout.isatty()))
+    return 1 if report.errors else 0
 
 
 def main(argv: list[str] | None = None) -> int:
