@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -16,10 +17,11 @@ from pathlib import Path
 
 import git
 
-from . import __version__, checker, gitops
+from . import __version__, checker, gitops, status
 from .errors import RetrobatchError, UsageError
 from .findings import Finding
 from .report import json as json_report
+from .report import status as status_report
 from .report import text as text_report
 from .settings import Settings, load_settings
 
@@ -62,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="retrobatch", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"retrobatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_check,):
+    for add in (_add_check, _add_status):
         add(sub)
     return parser
 
@@ -102,6 +104,30 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text_report.render(report, colour=sys.stdout.isatty()))
     return 1 if report.errors else 0
+
+
+def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("status", help="where each submission stands")
+    p.add_argument("id", nargs="?", metavar="ID", help="one submission, in detail")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    _repo_option(p)
+    p.set_defaults(handler=_cmd_status)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    ws = open_workspace(args)
+    settings = ws.require_settings()
+    lines = status.collect(ws.root, settings, args.id)
+    if args.id and not lines:
+        raise UsageError(f"no submission {args.id!r} under submissions/")
+    if args.format == "json":
+        doc = [s.to_dict() for s in lines]
+        print(json.dumps(doc[0] if args.id else doc, indent=2, ensure_ascii=False))
+    elif args.id:
+        print(status_report.details(lines[0]))
+    else:
+        print(status_report.table(lines))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
