@@ -17,7 +17,7 @@ from pathlib import Path
 
 import git
 
-from . import __version__, checker, gitops, status
+from . import __version__, checker, demo, gitops, status
 from .errors import RetrobatchError, UsageError
 from .findings import Finding
 from .report import json as json_report
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="retrobatch", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"retrobatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_check, _add_status):
+    for add in (_add_check, _add_status, _add_demo):
         add(sub)
     return parser
 
@@ -128,6 +128,17 @@ def _cmd_status(args: argparse.Namespace) -> int:
     else:
         print(status_report.table(lines))
     return 0
+
+
+def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "demo", help="the whole flow in a temporary repository, on embedded defaults"
+    )
+    p.set_defaults(handler=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    return demo.run_demo(sys.stdout, main)
 
 
 def main(argv: list[str] | None = None) -> int:
