@@ -17,10 +17,11 @@ from pathlib import Path
 
 import git
 
-from . import __version__, checker, demo, gitops, status
-from .errors import RetrobatchError, UsageError
+from . import __version__, checker, demo, gitops, impact_api, reconcile, status
+from .errors import OperationFailed, RetrobatchError, UsageError
 from .findings import Finding
 from .report import json as json_report
+from .report import reconcile as reconcile_report
 from .report import status as status_report
 from .report import text as text_report
 from .settings import Settings, load_settings
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="retrobatch", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"retrobatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_check, _add_status, _add_demo):
+    for add in (_add_check, _add_status, _add_reconcile, _add_demo):
         add(sub)
     return parser
 
@@ -128,6 +129,71 @@ def _cmd_status(args: argparse.Namespace) -> int:
     else:
         print(status_report.table(lines))
     return 0
+
+
+def _add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("reconcile", help="record impact.com's processing of sent files")
+    _repo_option(p)
+    p.set_defaults(handler=_cmd_reconcile)
+
+
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    ws = open_workspace(args)
+    settings = ws.require_settings()
+    credentials = impact_api.credentials_from_env(os.environ)
+    base = impact_api.api_base_from_env(os.environ)
+    with impact_api.ImpactClient(credentials, base) as client:
+        result = reconcile.reconcile_repository(ws.root, settings, client)
+    for line in reconcile_report.lines(result):
+        print(line)
+    if result.changed:
+        paths = [c.folder.receipt_path for c in result.changed]
+        commit_receipts(ws.repo, paths, reconcile_report.commit_message(result), settings)
+    if result.failure:
+        print(f"retrobatch reconcile: {result.failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# --- commit and push of receipts --------------------------------------------------------------
+# Stand-in until gitops offers the runner's commit/push: the lead unifies the two.
+
+
+def commit_receipts(repo: git.Repo, paths: list[Path], message: str, settings: Settings) -> str:
+    """Commit only these receipts (whatever else is staged) and push the branch to origin."""
+    rels = [p.relative_to(gitops.root_of(repo)).as_posix() for p in paths]
+    env = {}
+    if settings.committer:
+        name, email = settings.committer.name, settings.committer.email
+        env = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+    try:
+        repo.git.add("--", *rels)
+        with repo.git.custom_environment(**env):
+            repo.git.commit("-m", message, "--only", "--", *rels)
+    except git.GitCommandError as exc:
+        raise OperationFailed(f"cannot commit receipts: {_git_reason(exc)}") from None
+    if "origin" not in [r.name for r in repo.remotes] or repo.head.is_detached:
+        return repo.head.commit.hexsha
+    branch = repo.active_branch.name
+    try:
+        repo.git.push("origin", f"HEAD:refs/heads/{branch}")
+    except git.GitCommandError:
+        try:  # another run pushed first: receipts are per submission, so a rebase is safe
+            repo.git.pull("--rebase", "origin", branch)
+            repo.git.push("origin", f"HEAD:refs/heads/{branch}")
+        except git.GitCommandError as exc:
+            raise OperationFailed(f"cannot push receipts: {_git_reason(exc)}") from None
+    return repo.head.commit.hexsha
+
+
+def _git_reason(exc: git.GitCommandError) -> str:
+    lines = [ln.strip() for ln in str(exc.stderr or "").splitlines() if ln.strip()]
+    return lines[-1] if lines else f"git exited {exc.status}"
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
