@@ -1,0 +1,344 @@
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import git
+import pytest
+from pytest_httpserver import HTTPServer
+
+from impact_fake import SID, TOKEN, FakeFile, FakeImpact
+from repo_factory import RepoFactory, item_rows
+from retrobatch.cli import main
+from retrobatch.impact_api import Credentials, ImpactClient, RetryPolicy
+from retrobatch.receipts import (
+    EmailPart,
+    Processing,
+    Receipt,
+    load_receipt,
+    timestamp,
+    write_receipt,
+)
+from retrobatch.reconcile import explain_errors, reconcile_repository
+from retrobatch.settings import Settings
+
+SUB = "2026-11-20-checkout-outage"
+SENT = dt.datetime(2026, 11, 27, 5, 0, tzinfo=dt.UTC)
+SETTINGS = Settings(sender="conversions@brand.example", destinations={})
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def part(name: str, data: bytes, rows: int, sent_at: dt.datetime = SENT) -> EmailPart:
+    return EmailPart(
+        attachment=name,
+        state="sent",
+        sha256=sha(data),
+        rows=rows,
+        message_id=f"<{name}@brand.example>",
+        to="a1b2c3@inbound.example",
+        sent_at=timestamp(sent_at),
+    )
+
+
+def sent_repo(root: Path, csv: bytes, sent_at: dt.datetime = SENT) -> tuple[RepoFactory, Path]:
+    """A repository holding one single-part submission that `run` has sent."""
+    factory = RepoFactory(root)
+    folder = factory.submission(SUB, csv)
+    rows = csv.count(b"\n") - 1
+    receipt = Receipt(
+        SUB, "sent", [part(f"{SUB}.csv", csv, rows, sent_at)], sent_at=timestamp(sent_at)
+    )
+    write_receipt(folder, receipt)
+    factory.commit("sent")
+    return factory, folder
+
+
+def receipt_of(folder: Path, root: Path) -> Receipt:
+    receipt, problems = load_receipt(folder, root)
+    assert receipt is not None, problems
+    return receipt
+
+
+@pytest.fixture
+def fake(httpserver: HTTPServer) -> FakeImpact:
+    return FakeImpact(httpserver)
+
+
+@pytest.fixture
+def api(fake: FakeImpact) -> ImpactClient:
+    return ImpactClient(
+        Credentials(SID, TOKEN), fake.base_url, page_size=2, retry=RetryPolicy(sleep=lambda _: None)
+    )
+
+
+CSV = item_rows("A-1", "A-2", "A-3").encode()  # A-1 on lines 2-3, A-2 on 4-5, A-3 on 6-7
+
+
+def test_match_on_page_two_goes_queued_to_complete_and_the_receipt_to_processed(
+    tmp_path: Path, fake: FakeImpact, api: ImpactClient
+) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    fake.add(
+        FakeFile("F-other-1", "2026-11-19-other.csv", "2026-11-27T05:01:00Z"),
+        FakeFile("F-other-2", "2026-11-19-other.part-1-of-2.csv", "2026-11-27T05:02:00Z"),
+        FakeFile(
+            "F-mine",
+            f"{SUB}.csv",
+            "2026-11-26T21:03:00-08:00",
+            statuses=["Queued", "Queued", "In Progress", "Complete"],
+            total_records=6,
+            errors=[
+                {
+                    "Line": "4",
+                    "OrderId": "A-2",
+                    "Sku": "SKU-1",
+                    "Status": "Validation",
+                    "Reason": "OID_DUPLICATE",
+                },
+            ],
+        ),
+    )
+    now = SENT + dt.timedelta(hours=1)
+    seen = []
+    for _ in range(4):
+        result = reconcile_repository(tmp_path, SETTINGS, api, now)
+        receipt = receipt_of(folder, tmp_path)
+        seen.append((bool(result.changed), receipt.processing[0].status, receipt.state))
+    assert seen == [
+        (True, "Queued", "sent"),
+        (False, "Queued", "sent"),  # nothing new: receipt untouched
+        (True, "In Progress", "sent"),
+        (True, "Complete", "processed"),
+    ]
+    (entry,) = receipt.processing
+    assert (entry.batch_id, entry.type, entry.total_records, entry.total_errors) == (
+        "F-mine",
+        "Conversion",
+        6,
+        1,
+    )
+    assert entry.submitted_at == "2026-11-27T05:03:00Z"
+    assert entry.completed_at == "2026-11-27T14:10:00Z"
+    assert entry.checked_at == timestamp(now)
+    assert entry.errors == [
+        {
+            "line": 4,
+            "order_id": "A-2",
+            "sku": "SKU-1",
+            "status": "Validation",
+            "reason": "OID_DUPLICATE",
+        }
+    ]
+    calls = len(fake.requests)
+    assert reconcile_repository(tmp_path, SETTINGS, api, now).changed == []
+    assert len(fake.requests) == calls  # processed: never asked again
+
+
+def test_several_files_with_the_name_match_the_earliest_after_sending(
+    tmp_path: Path, fake: FakeImpact, api: ImpactClient
+) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    fake.add(
+        FakeFile("F-before", f"{SUB}.csv", "2026-11-27T04:59:59Z"),
+        FakeFile("F-later", f"{SUB}.csv", "2026-11-27T07:00:00Z"),
+        FakeFile("F-first", f"{SUB}.csv", "2026-11-27T06:00:00Z"),
+        FakeFile("F-similar", f"{SUB}.CSV", "2026-11-27T05:00:01Z"),
+    )
+    reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=3))
+    assert receipt_of(folder, tmp_path).processing[0].batch_id == "F-first"
+
+
+def test_unmatched_only_after_the_window_and_then_final(
+    tmp_path: Path, fake: FakeImpact, api: ImpactClient
+) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    fake.add(FakeFile("F-too-late", f"{SUB}.csv", "2026-11-29T05:00:01Z"))  # 48 h + 1 s
+    early = reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=47))
+    assert early.changed == [] and receipt_of(folder, tmp_path).processing == []
+    late = reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=48))
+    (entry,) = receipt_of(folder, tmp_path).processing
+    assert [c.folder.id for c in late.changed] == [SUB]
+    assert entry.status == "unmatched" and entry.batch_id is None
+    assert entry.searched is not None and f"{SUB}.csv" in entry.searched
+    assert "2026-11-27T05:00:00Z" in entry.searched and "2026-11-29T05:00:00Z" in entry.searched
+    assert receipt_of(folder, tmp_path).state == "sent"
+    calls = len(fake.requests)
+    reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=90))
+    assert len(fake.requests) == calls
+
+
+def test_errors_are_mapped_to_rows_and_order_ids(tmp_path: Path) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    receipt = receipt_of(folder, tmp_path)
+    receipt.processing[:] = []
+    receipt.processing.append(
+        _complete(
+            f"{SUB}.csv",
+            [
+                {
+                    "line": 4,
+                    "order_id": "A-2",
+                    "sku": "SKU-1",
+                    "status": "Validation",
+                    "reason": "OID_DUPLICATE",
+                },
+                {
+                    "line": 7,
+                    "order_id": "",
+                    "sku": "",
+                    "status": "Contract Error",
+                    "reason": "SOMETHING_NEW",
+                },
+                {
+                    "line": 3,
+                    "order_id": "Z-9",
+                    "sku": "",
+                    "status": "Validation",
+                    "reason": "MALFORMED",
+                },
+            ],
+        )
+    )
+    first, second, third = explain_errors(tmp_path, receipt)
+    assert (first.csv_path, first.csv_line, first.order_id, first.note) == (
+        f"submissions/{SUB}/conversions.csv",
+        4,
+        "A-2",
+        None,
+    )
+    assert first.explanation is not None and "consecutive" in first.explanation
+    assert (second.csv_line, second.order_id, second.reason, second.explanation) == (
+        7,
+        "A-3",
+        "SOMETHING_NEW",
+        None,
+    )
+    assert (third.csv_line, third.order_id) == (3, "A-1")
+    assert third.note == "impact.com reports OrderId 'Z-9' for this line"
+
+
+def test_errors_of_split_parts_map_to_the_original_lines(tmp_path: Path) -> None:
+    lines = item_rows("A-1", "A-2", "A-3").encode().splitlines(keepends=True)
+    committed = b"".join(lines[:5]) + b"\n" + b"".join(lines[5:])  # a blank line at 6
+    factory = RepoFactory(tmp_path)
+    folder = factory.submission(SUB, committed)
+    one = lines[0] + b"".join(lines[1:5])
+    two = lines[0] + b"".join(lines[5:])
+    receipt = Receipt(
+        SUB,
+        "processed",
+        [part(f"{SUB}.part-1-of-2.csv", one, 4), part(f"{SUB}.part-2-of-2.csv", two, 2)],
+        processing=[
+            _complete(
+                f"{SUB}.part-2-of-2.csv",
+                [
+                    {
+                        "line": 3,
+                        "order_id": "A-3",
+                        "sku": "SKU-2",
+                        "status": "Validation",
+                        "reason": "MALFORMED",
+                    }
+                ],
+            ),
+        ],
+    )
+    (mapped,) = explain_errors(tmp_path, receipt, folder)
+    assert (mapped.attachment, mapped.line, mapped.csv_line, mapped.order_id, mapped.note) == (
+        f"{SUB}.part-2-of-2.csv",
+        3,
+        8,
+        "A-3",
+        None,
+    )
+    receipt.emails[1].sha256 = "0" * 64  # not the bytes the runner would have built
+    (fallback,) = explain_errors(tmp_path, receipt, folder)
+    assert fallback.csv_line is None and fallback.order_id == "A-3"
+    assert fallback.note is not None and "sha256" in fallback.note
+
+
+def _complete(attachment: str, errors: list[dict[str, object]]) -> Processing:
+    return Processing(
+        attachment,
+        "Complete",
+        timestamp(SENT),
+        batch_id="F-1",
+        total_errors=len(errors),
+        errors=errors,
+    )
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pushed(tmp_path: Path) -> tuple[RepoFactory, Path, git.Repo]:
+    origin = git.Repo.init(tmp_path / "origin.git", bare=True, initial_branch="main")
+    sent = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
+    factory, folder = sent_repo(tmp_path / "work", CSV, sent)
+    factory.repo.create_remote("origin", str(origin.git_dir))
+    factory.repo.git.push("origin", "main")
+    return factory, folder, origin
+
+
+def _env(monkeypatch: pytest.MonkeyPatch, fake: FakeImpact, token: str = TOKEN) -> None:
+    monkeypatch.setenv("IMPACT_ACCOUNT_SID", SID)
+    monkeypatch.setenv("IMPACT_AUTH_TOKEN", token)
+    monkeypatch.setenv("RETROBATCH_IMPACT_API", fake.base_url)
+
+
+def test_reconcile_commits_and_pushes_changes_and_nothing_when_nothing_changed(
+    pushed: tuple[RepoFactory, Path, git.Repo],
+    fake: FakeImpact,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    factory, folder, origin = pushed
+    _env(monkeypatch, fake)
+    when = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fake.add(FakeFile("F-mine", f"{SUB}.csv", when, total_records=6))
+    before = origin.head.commit.hexsha
+    assert main(["reconcile", "--repo", str(factory.root)]) == 0
+    head = origin.head.commit
+    assert head.hexsha != before and head.parents[0].hexsha == before
+    assert list(head.stats.files) == [f"submissions/{SUB}/receipt.yaml"]
+    assert head.author.name == "retrobatch"  # the settings' committer
+    assert receipt_of(folder, factory.root).state == "processed"
+    assert main(["reconcile", "--repo", str(factory.root)]) == 0
+    assert origin.head.commit.hexsha == head.hexsha == factory.repo.head.commit.hexsha
+    out = capsys.readouterr()
+    assert "F-mine Complete, 0 errors" in out.out and "nothing new" in out.out
+    assert TOKEN not in out.out + out.err
+
+
+def test_a_wrong_token_exits_1_naming_401_and_never_shows_the_token(
+    pushed: tuple[RepoFactory, Path, git.Repo],
+    fake: FakeImpact,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    factory, _, origin = pushed
+    wrong = "wrong-Token-also-secret"
+    _env(monkeypatch, fake, token=wrong)
+    before = origin.head.commit.hexsha
+    assert main(["reconcile", "--repo", str(factory.root)]) == 1
+    out = capsys.readouterr()
+    assert "401" in out.err and len(out.err.strip().splitlines()) == 1
+    assert wrong not in out.out + out.err and SID not in out.out + out.err
+    assert origin.head.commit.hexsha == before and not factory.repo.is_dirty()
+
+
+def test_without_credentials_exit_2_saying_what_to_set(
+    pushed: tuple[RepoFactory, Path, git.Repo],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    factory, _, _ = pushed
+    monkeypatch.delenv("IMPACT_ACCOUNT_SID", raising=False)
+    monkeypatch.delenv("IMPACT_AUTH_TOKEN", raising=False)
+    assert main(["reconcile", "--repo", str(factory.root)]) == 2
+    err = capsys.readouterr().err
+    assert "IMPACT_ACCOUNT_SID" in err and "IMPACT_AUTH_TOKEN" in err
+    assert len(err.strip().splitlines()) == 1
