@@ -289,7 +289,7 @@ def _env(monkeypatch: pytest.MonkeyPatch, fake: FakeImpact, token: str = TOKEN) 
     monkeypatch.setenv("RETROBATCH_IMPACT_API", fake.base_url)
 
 
-def test_reconcile_commits_and_pushes_changes_and_nothing_when_nothing_changed(
+def test_reconcile_commits_and_pushes_what_changed_and_nothing_otherwise(
     pushed: tuple[RepoFactory, Path, git.Repo],
     fake: FakeImpact,
     monkeypatch: pytest.MonkeyPatch,
@@ -298,19 +298,28 @@ def test_reconcile_commits_and_pushes_changes_and_nothing_when_nothing_changed(
     factory, folder, origin = pushed
     _env(monkeypatch, fake)
     when = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    fake.add(FakeFile("F-mine", f"{SUB}.csv", when, total_records=6))
-    before = origin.head.commit.hexsha
-    assert main(["reconcile", "--repo", str(factory.root)]) == 0
-    head = origin.head.commit
-    assert head.hexsha != before and head.parents[0].hexsha == before
-    assert list(head.stats.files) == [f"submissions/{SUB}/receipt.yaml"]
-    assert head.author.name == "retrobatch"  # the settings' committer
+    fake.add(FakeFile("F-mine", f"{SUB}.csv", when, ["Queued", "Queued", "Complete"], 6))
+    start = origin.head.commit.hexsha
+    heads = []
+    for _ in range(3):
+        assert main(["reconcile", "--repo", str(factory.root)]) == 0
+        heads.append(origin.head.commit)
+    assert [h.hexsha == start for h in heads] == [False, False, False]
+    assert heads[1].hexsha == heads[0].hexsha  # still Queued: no commit
+    assert heads[2].parents[0].hexsha == heads[0].hexsha
+    assert heads[0].parents[0].hexsha == start
+    assert list(heads[2].stats.files) == [f"submissions/{SUB}/receipt.yaml"]
+    assert heads[2].author.name == "retrobatch"  # the settings' committer
+    assert factory.repo.head.commit.hexsha == heads[2].hexsha and not factory.repo.is_dirty()
     assert receipt_of(folder, factory.root).state == "processed"
-    assert main(["reconcile", "--repo", str(factory.root)]) == 0
-    assert origin.head.commit.hexsha == head.hexsha == factory.repo.head.commit.hexsha
     out = capsys.readouterr()
-    assert "F-mine Complete, 0 errors" in out.out and "nothing new" in out.out
+    assert "F-mine Queued, 0 errors" in out.out and "nothing new" in out.out
+    assert "F-mine Complete, 0 errors" in out.out and "sent -> processed" in out.out
     assert TOKEN not in out.out + out.err
+    monkeypatch.delenv("IMPACT_AUTH_TOKEN")  # nothing left to ask: no credentials needed
+    assert main(["reconcile", "--repo", str(factory.root)]) == 0
+    assert "nothing to reconcile" in capsys.readouterr().out
+    assert origin.head.commit.hexsha == heads[2].hexsha
 
 
 def test_a_wrong_token_exits_1_naming_401_and_never_shows_the_token(

@@ -140,6 +140,9 @@ def _add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     settings = ws.require_settings()
+    if not reconcile.outstanding(ws.root):
+        print("nothing to reconcile: no sent part awaits impact.com's report")
+        return 0
     credentials = impact_api.credentials_from_env(os.environ)
     base = impact_api.api_base_from_env(os.environ)
     with impact_api.ImpactClient(credentials, base) as client:

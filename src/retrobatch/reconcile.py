@@ -12,7 +12,7 @@ import csv
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -140,17 +140,22 @@ def _same(a: Processing | None, b: Processing) -> bool:
     return a is not None and replace(a, checked_at="") == replace(b, checked_at="")
 
 
-class _Lookup:
+class _CachedSource:
     """One listing per searched range per run: parts sent together share their query."""
 
     def __init__(self, source: SubmissionSource) -> None:
-        self.source = source
-        self._lists: dict[tuple[dt.datetime, dt.datetime], list[FileSubmission]] = {}
+        self._source = source
+        self._lists: dict[tuple[dt.datetime, dt.datetime | None], list[FileSubmission]] = {}
 
-    def submissions(self, start: dt.datetime, end: dt.datetime) -> list[FileSubmission]:
+    def list_submissions(
+        self, start: dt.datetime, end: dt.datetime | None = None
+    ) -> list[FileSubmission]:
         if (start, end) not in self._lists:
-            self._lists[(start, end)] = self.source.list_submissions(start, end)
+            self._lists[(start, end)] = self._source.list_submissions(start, end)
         return self._lists[(start, end)]
+
+    def error_details(self, batch_id: str) -> list[ErrorDetail]:
+        return self._source.error_details(batch_id)
 
 
 def reconcile_receipt(
@@ -159,11 +164,9 @@ def reconcile_receipt(
     *,
     window_hours: int,
     now: dt.datetime | None = None,
-    lookup: _Lookup | None = None,
 ) -> tuple[list[Processing], list[str]]:
     """Update the receipt in place; return the entries that changed and the parts not asked."""
     now = now or now_utc()
-    lookup = lookup or _Lookup(source)
     window = dt.timedelta(hours=window_hours)
     changed: list[Processing] = []
     skipped: list[str] = []
@@ -175,7 +178,7 @@ def reconcile_receipt(
         sent_at = parse_timestamp(sent_text)
         until = sent_at + window
         found = match_submission(
-            lookup.submissions(sent_at, until), part.attachment, sent_at, until
+            source.list_submissions(sent_at, until), part.attachment, sent_at, until
         )
         if found is None:
             if now < until:
@@ -210,6 +213,18 @@ def _all_complete(receipt: Receipt) -> bool:
     )
 
 
+def _receipts(root: Path) -> Iterator[tuple[SubmissionFolder, Receipt | None, str | None]]:
+    for sub in discover(root):
+        receipt, problems = load_receipt(sub.folder, root)
+        why = f"{sub.id}: receipt unreadable: {problems[0].message}" if problems else None
+        yield sub, receipt, why
+
+
+def outstanding(root: Path) -> list[SubmissionFolder]:
+    """Submissions with a part still to ask about: with none, reconcile needs no credentials."""
+    return [sub for sub, receipt, _ in _receipts(root) if receipt and outstanding_parts(receipt)]
+
+
 def reconcile_repository(
     root: Path, settings: Settings, source: SubmissionSource, now: dt.datetime | None = None
 ) -> ReconcileResult:
@@ -220,22 +235,16 @@ def reconcile_repository(
     """
     now = now or now_utc()
     result = ReconcileResult()
-    lookup = _Lookup(source)
-    for sub in discover(root):
-        receipt, problems = load_receipt(sub.folder, root)
+    source = _CachedSource(source)
+    for sub, receipt, unreadable in _receipts(root):
         if receipt is None:
-            if problems:
-                result.skipped.append(f"{sub.id}: receipt unreadable: {problems[0].message}")
+            result.skipped += [unreadable] if unreadable else []
             continue
         result.asked += len(outstanding_parts(receipt))
         before = receipt.state
         try:
             changed, skipped = reconcile_receipt(
-                receipt,
-                source,
-                window_hours=settings.reconcile_window_hours,
-                now=now,
-                lookup=lookup,
+                receipt, source, window_hours=settings.reconcile_window_hours, now=now
             )
         except ImpactApiError as exc:
             result.failure = f"{sub.id}: {exc}"
