@@ -255,8 +255,35 @@ def test_errors_of_split_parts_map_to_the_original_lines(tmp_path: Path) -> None
     )
     receipt.emails[1].sha256 = "0" * 64  # not the bytes the runner would have built
     (fallback,) = explain_errors(tmp_path, receipt, folder)
-    assert fallback.csv_line is None and fallback.order_id == "A-3"
-    assert fallback.note is not None and "sha256" in fallback.note
+    assert (fallback.csv_line, fallback.order_id, fallback.placed_by) == (8, "A-3", "order_id")
+    assert fallback.note is not None and "sha256" in fallback.note and "OrderId" in fallback.note
+
+
+def test_an_order_the_csv_does_not_hold_is_not_placed(tmp_path: Path) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    receipt = receipt_of(folder, tmp_path)
+    receipt.emails[0].sha256 = "1" * 64
+    error = {"line": 2, "order_id": "NOPE", "sku": "", "status": "Validation", "reason": "X"}
+    receipt.processing.append(_complete(f"{SUB}.csv", [error]))
+    (mapped,) = explain_errors(tmp_path, receipt)
+    assert (mapped.csv_line, mapped.placed_by, mapped.order_id) == (None, None, "NOPE")
+    assert mapped.note is not None and "not placed" in mapped.note
+
+
+def test_lines_count_physical_lines_of_quoted_multiline_fields(tmp_path: Path) -> None:
+    header, *rows = item_rows("A-1", "A-2").splitlines()
+    rows[0] = rows[0].replace("cust-A-1", '"two\nlines, quoted"')
+    data = "\r\n".join([header, *rows]).encode() + b"\r\n"  # A-1 on 2-4, A-2 on 5-6
+    _, folder = sent_repo(tmp_path, data)
+    receipt = receipt_of(folder, tmp_path)
+    receipt.emails[0].sha256 = sha(data)
+    errors = [
+        {"line": n, "order_id": "", "sku": "", "status": "Validation", "reason": "MALFORMED"}
+        for n in (3, 5, 9)
+    ]
+    receipt.processing.append(_complete(f"{SUB}.csv", errors))
+    placed = [(m.csv_line, m.order_id, m.placed_by) for m in explain_errors(tmp_path, receipt)]
+    assert placed == [(2, "A-1", "line"), (5, "A-2", "line"), (None, "", None)]
 
 
 def _complete(attachment: str, errors: list[dict[str, object]]) -> Processing:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from .impact_api import ErrorDetail, FileSubmission, ImpactApiError, api_time, parse_api_time
 from .manifest import load_manifest
@@ -272,7 +272,8 @@ class MappedError:
     status: str
     reason: str  # impact.com's code, as it came
     explanation: str | None  # for known codes
-    note: str | None = None  # why the line could not be used, or a disagreement worth seeing
+    placed_by: Literal["line", "order_id"] | None  # how csv_line was found
+    note: str | None = None  # why the Line was not used, or a disagreement worth seeing
 
 
 @dataclass(frozen=True)
@@ -364,74 +365,98 @@ def _place(placed: Placed, line: int | None) -> _Record | None:
 def explain_errors(root: Path, receipt: Receipt, folder: Path | None = None) -> list[MappedError]:
     """impact.com's errors for every part, each placed on its CSV record and OrderId.
 
-    What `retrobatch status ID` shows. A line is used only when the attachment can be shown to
-    be the committed CSV (single part) or rebuilt from it byte for byte (split parts); otherwise
-    the error keeps impact.com's own OrderId and `note` says why.
+    What `retrobatch status ID` shows. A Line is trusted only when the attachment is provably
+    the committed CSV (single part) or rebuilt from it byte for byte (split parts); otherwise
+    the error is placed by impact.com's own OrderId (and Sku), and `note` says so.
     """
     folder = folder or root / SUBMISSIONS_DIR / receipt.submission
-    loaded = load_manifest(folder, root, None)
-    source: bytes | None = None
-    csv_rel: str | None = None
-    unreadable = "the CSV named by the manifest cannot be read"
-    if loaded.csv_path is not None:
-        csv_rel = loaded.csv_path.relative_to(root).as_posix()
-        try:
-            source = loaded.csv_path.read_bytes()
-        except OSError as exc:
-            unreadable = f"cannot read {csv_rel}: {exc.strerror}"
+    csv_rel, source, unreadable = _committed_csv(root, folder)
     records = _records(source) if source is not None else []
+    header = records[0].fields if records else ()
+    columns = (_column(header, "OrderId", "Oid"), _column(header, "Sku"))
     mapped: list[MappedError] = []
     for entry in receipt.processing:
         if not entry.errors:
             continue
         part = receipt.part(entry.attachment)
-        why: str | None = unreadable
-        lines: Placed = []
-        if source is not None and part is not None and records:
-            lines, why = _attachment_records(source, records, receipt, part)
+        placed: Placed = []
+        why = unreadable
+        if part is None:
+            why = f"the receipt has no part {entry.attachment}"
+        elif source is not None and records:
+            placed, why = _attachment_records(source, records, receipt, part)
         elif source is not None:
-            why = "the receipt has no such part" if part is None else "the CSV is empty"
-        order_col = _column(records[0].fields, "OrderId", "Oid") if records else None
-        mapped += [
-            _map_one(e, entry.attachment, csv_rel, lines, order_col, why) for e in entry.errors
-        ]
+            why = f"{csv_rel} has no header"
+        for error in entry.errors:
+            mapped.append(_map_one(error, entry.attachment, csv_rel, placed, records, columns, why))
     return mapped
+
+
+def _committed_csv(root: Path, folder: Path) -> tuple[str | None, bytes | None, str]:
+    """The CSV the manifest names (path, bytes) or the reason it cannot be read."""
+    loaded = load_manifest(folder, root, None)
+    if loaded.csv_path is None:
+        return None, None, "the CSV named by the manifest cannot be read"
+    rel = loaded.csv_path.relative_to(root).as_posix()
+    try:
+        return rel, loaded.csv_path.read_bytes(), ""
+    except OSError as exc:
+        return rel, None, f"cannot read {rel}: {exc.strerror}"
+
+
+def _cell(record: _Record, column: int | None) -> str:
+    return record.fields[column] if column is not None and column < len(record.fields) else ""
+
+
+def _by_order(
+    records: list[_Record], columns: tuple[int | None, int | None], order_id: str, sku: str
+) -> _Record | None:
+    """The first record of that order (of that Sku too, when both sides name one)."""
+    order_col, sku_col = columns
+    if not order_id or order_col is None:
+        return None
+    same = [r for r in records[1:] if _cell(r, order_col) == order_id]
+    exact = [r for r in same if sku and _cell(r, sku_col) == sku]
+    return (exact or same or [None])[0]
 
 
 def _map_one(
     error: dict[str, Any],
     attachment: str,
     csv_rel: str | None,
-    lines: Placed,
-    order_col: int | None,
+    placed: Placed,
+    records: list[_Record],
+    columns: tuple[int | None, int | None],
     why: str | None,
 ) -> MappedError:
-    line = error.get("line")
-    line = line if isinstance(line, int) else None
+    line = error.get("line") if isinstance(error.get("line"), int) else None
     reported = str(error.get("order_id") or "")
+    sku = str(error.get("sku") or "")
     reason = str(error.get("reason") or "")
-    record = _place(lines, line) if lines else None
-    note = why
-    order_id = reported
-    if lines and record is None:
-        note = f"line {line} is not a record of {attachment}"
+    record = _place(placed, line) if placed else None
+    placed_by: Literal["line", "order_id"] | None = "line" if record else None
+    order_id, note = reported, None
     if record is not None:
-        note = None
-        if order_col is not None and order_col < len(record.fields):
-            order_id = record.fields[order_col]
-            if reported and reported != order_id:
-                note = f"impact.com reports OrderId {reported!r} for this line"
-    elif note is not None:
-        note += "; shown with impact.com's OrderId"
+        order_id = _cell(record, columns[0]) or reported
+        if reported and reported != order_id:
+            note = f"impact.com reports OrderId {reported!r} for this line"
+    else:
+        if placed:
+            why = f"line {line} is not a data line of {attachment}"
+        record = _by_order(records, columns, reported, sku)
+        placed_by = "order_id" if record else None
+        found = "placed by impact.com's OrderId" if record else "not placed on a row"
+        note = f"{why}: {found}" if why else found
     return MappedError(
         attachment=attachment,
         line=line,
         csv_path=csv_rel,
         csv_line=record.first if record else None,
         order_id=order_id,
-        sku=str(error.get("sku") or ""),
+        sku=sku,
         status=str(error.get("status") or ""),
         reason=reason,
         explanation=EXPLANATIONS.get(reason),
+        placed_by=placed_by,
         note=note,
     )
