@@ -10,6 +10,7 @@ from retrobatch.impact_api import (
     ImpactApiError,
     ImpactClient,
     RetryPolicy,
+    api_base_from_env,
     credentials_from_env,
     list_key,
 )
@@ -154,3 +155,14 @@ def test_credentials_come_from_the_environment_and_stay_hidden() -> None:
     creds = credentials_from_env({"IMPACT_ACCOUNT_SID": SID, "IMPACT_AUTH_TOKEN": TOKEN})
     assert TOKEN not in repr(creds) and SID not in repr(creds)
     assert TOKEN not in repr(ImpactClient(creds))
+
+
+def test_the_base_url_is_checked_before_any_request() -> None:
+    assert api_base_from_env({}) == "https://api.impact.com"
+    assert (
+        api_base_from_env({"RETROBATCH_IMPACT_API": "http://127.0.0.1:9"}) == "http://127.0.0.1:9"
+    )
+    for bad in ("api.impact.com", "ftp://x", "https://sid:tok@api.impact.com", "ftp://sid:tok@x"):
+        with pytest.raises(UsageError, match="RETROBATCH_IMPACT_API") as caught:
+            api_base_from_env({"RETROBATCH_IMPACT_API": bad})
+        assert "tok" not in str(caught.value)

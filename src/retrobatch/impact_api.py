@@ -62,7 +62,14 @@ def credentials_from_env(environ: Mapping[str, str]) -> Credentials:
 
 
 def api_base_from_env(environ: Mapping[str, str]) -> str:
-    return environ.get(ENV_API, "").strip() or DEFAULT_API
+    """The base URL, refused up front (exit 2) when unusable rather than retried for minutes."""
+    base = environ.get(ENV_API, "").strip() or DEFAULT_API
+    parts = urlsplit(base)
+    if parts.username or parts.password:
+        raise UsageError(f"{ENV_API}: put no credentials in the URL; set {ENV_AUTH_TOKEN}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{ENV_API}: {base!r} is not an http(s) URL")
+    return base
 
 
 @dataclass(frozen=True)
