@@ -37,6 +37,7 @@ class FakeFile:
     statuses: list[str] = field(default_factory=lambda: ["Complete"])  # one per listing
     total_records: int = 2
     errors: list[dict[str, str]] = field(default_factory=list)
+    errors_status: int = 200  # what ErrorDetails answers
     seen: int = 0
 
     def as_listed(self) -> dict[str, str]:
@@ -87,8 +88,9 @@ class FakeImpact:
             return Response('{"Message": "Not Found"}', 404)
         if route["batch"]:
             found = [f for f in self.files if f.batch_id == route["batch"]]
-            if not found:
-                return Response('{"Message": "Not Found"}', 404)
+            if not found or found[0].errors_status != 200:
+                status = found[0].errors_status if found else 404
+                return Response('{"Message": "refused"}', status)
             return self._page(request, "ErrorDetailsList", found[0].errors)
         start = at(request.args["SubmissionDateStart"])
         end = at(request.args.get("SubmissionDateEnd", "9999-12-31T00:00:00Z"))

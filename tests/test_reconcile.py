@@ -1,5 +1,6 @@
 import datetime as dt
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import git
@@ -42,17 +43,20 @@ def part(name: str, data: bytes, rows: int, sent_at: dt.datetime = SENT) -> Emai
     )
 
 
-def sent_repo(root: Path, csv: bytes, sent_at: dt.datetime = SENT) -> tuple[RepoFactory, Path]:
-    """A repository holding one single-part submission that `run` has sent."""
+def sent_repo(
+    root: Path, csv: bytes, sent_at: dt.datetime = SENT, ids: tuple[str, ...] = (SUB,)
+) -> tuple[RepoFactory, Path]:
+    """A repository holding single-part submissions that `run` has sent; the first's folder."""
     factory = RepoFactory(root)
-    folder = factory.submission(SUB, csv)
-    rows = csv.count(b"\n") - 1
-    receipt = Receipt(
-        SUB, "sent", [part(f"{SUB}.csv", csv, rows, sent_at)], sent_at=timestamp(sent_at)
-    )
-    write_receipt(folder, receipt)
+    for sub_id in ids:
+        folder = factory.submission(sub_id, csv)
+        rows = csv.count(b"\n") - 1
+        receipt = Receipt(
+            sub_id, "sent", [part(f"{sub_id}.csv", csv, rows, sent_at)], sent_at=timestamp(sent_at)
+        )
+        write_receipt(folder, receipt)
     factory.commit("sent")
-    return factory, folder
+    return factory, root / "submissions" / ids[0]
 
 
 def receipt_of(folder: Path, root: Path) -> Receipt:
@@ -100,6 +104,8 @@ def test_match_on_page_two_goes_queued_to_complete_and_the_receipt_to_processed(
             ],
         ),
     )
+    fake.fail(429, retry_after="3")
+    fake.fail(500)
     now = SENT + dt.timedelta(hours=1)
     seen = []
     for _ in range(4):
@@ -134,6 +140,25 @@ def test_match_on_page_two_goes_queued_to_complete_and_the_receipt_to_processed(
     calls = len(fake.requests)
     assert reconcile_repository(tmp_path, SETTINGS, api, now).changed == []
     assert len(fake.requests) == calls  # processed: never asked again
+
+
+def test_a_partial_receipt_asks_only_for_accepted_parts_and_stays_partial(
+    tmp_path: Path, fake: FakeImpact, api: ImpactClient
+) -> None:
+    factory = RepoFactory(tmp_path)
+    folder = factory.submission(SUB, CSV)
+    one, two = (f"{SUB}.part-{n}-of-2.csv" for n in (1, 2))
+    refused = replace(part(two, b"x", 1), state="failed", error="552 too big")
+    write_receipt(folder, Receipt(SUB, "partial", [part(one, b"x", 1), refused]))
+    fake.add(
+        FakeFile("F-1", one, "2026-11-27T05:01:00Z"), FakeFile("F-2", two, "2026-11-27T05:02:00Z")
+    )
+    reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=1))
+    receipt = receipt_of(folder, tmp_path)
+    assert [(p.attachment, p.batch_id, p.status) for p in receipt.processing] == [
+        (one, "F-1", "Complete")
+    ]
+    assert receipt.state == "partial"
 
 
 def test_several_files_with_the_name_match_the_earliest_after_sending(
@@ -378,3 +403,30 @@ def test_without_credentials_exit_2_saying_what_to_set(
     err = capsys.readouterr().err
     assert "IMPACT_ACCOUNT_SID" in err and "IMPACT_AUTH_TOKEN" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_failed_fetch_commits_what_was_learned_and_exits_1(
+    tmp_path: Path,
+    fake: FakeImpact,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    origin = git.Repo.init(tmp_path / "origin.git", bare=True, initial_branch="main")
+    sent = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
+    first, second = "2026-11-20-first", "2026-11-21-second"
+    factory, _ = sent_repo(tmp_path / "work", CSV, sent, (first, second))
+    factory.repo.create_remote("origin", str(origin.git_dir))
+    factory.repo.git.push("origin", "main")
+    when = (sent + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    error = {"Line": "2", "OrderId": "A-1", "Sku": "", "Status": "Validation", "Reason": "X"}
+    fake.add(
+        FakeFile("F-1", f"{first}.csv", when),
+        FakeFile("F-2", f"{second}.csv", when, errors=[error], errors_status=403),
+    )
+    _env(monkeypatch, fake)
+    assert main(["reconcile", "--repo", str(factory.root)]) == 1
+    err = capsys.readouterr().err
+    assert "HTTP 403" in err and second in err
+    changed = list(origin.head.commit.stats.files)
+    assert changed == [f"submissions/{first}/receipt.yaml"]
+    assert receipt_of(factory.root / "submissions" / second, factory.root).processing == []
