@@ -8,7 +8,6 @@ queued on demand (a 429 with Retry-After, a 500).
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
@@ -18,15 +17,13 @@ from urllib.parse import urlencode
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from retrobatch.receipts import parse_timestamp
+
 SID = "IRtestAccountSID"
 TOKEN = "s3cret-Token-never-printed"
 PATHS = re.compile(
     r"^/Advertisers/(?P<sid>[^/]+)/FTPFileSubmissions(?:/(?P<batch>[^/]+)/ErrorDetails)?$"
 )
-
-
-def at(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @dataclass
@@ -92,9 +89,9 @@ class FakeImpact:
                 status = found[0].errors_status if found else 404
                 return Response('{"Message": "refused"}', status)
             return self._page(request, "ErrorDetailsList", found[0].errors)
-        start = at(request.args["SubmissionDateStart"])
-        end = at(request.args.get("SubmissionDateEnd", "9999-12-31T00:00:00Z"))
-        listed = [f for f in self.files if start <= at(f.submitted) <= end]
+        start = parse_timestamp(request.args["SubmissionDateStart"])
+        end = parse_timestamp(request.args.get("SubmissionDateEnd", "9999-12-31T00:00:00Z"))
+        listed = [f for f in self.files if start <= parse_timestamp(f.submitted) <= end]
         return self._page(request, "FTPFileSubmissions", listed, listing=True)
 
     def _page(

@@ -325,30 +325,37 @@ def _complete(attachment: str, errors: list[dict[str, object]]) -> Processing:
 # --- the command --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def pushed(tmp_path: Path) -> tuple[RepoFactory, Path, git.Repo]:
+def with_origin(tmp_path: Path, *ids: str) -> tuple[RepoFactory, Path, git.Repo]:
+    """Submissions sent an hour ago, pushed to a bare origin as a workflow's clone has them."""
     origin = git.Repo.init(tmp_path / "origin.git", bare=True, initial_branch="main")
     sent = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
-    factory, folder = sent_repo(tmp_path / "work", CSV, sent)
+    factory, folder = sent_repo(tmp_path / "work", CSV, sent, ids)
     factory.repo.create_remote("origin", str(origin.git_dir))
     factory.repo.git.push("origin", "main")
     return factory, folder, origin
 
 
-def _env(monkeypatch: pytest.MonkeyPatch, fake: FakeImpact, token: str = TOKEN) -> None:
+@pytest.fixture
+def pushed(tmp_path: Path) -> tuple[RepoFactory, Path, git.Repo]:
+    return with_origin(tmp_path, SUB)
+
+
+@pytest.fixture
+def env(fake: FakeImpact, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The variables a scheduled workflow sets, pointing at the stand-in API."""
     monkeypatch.setenv("IMPACT_ACCOUNT_SID", SID)
-    monkeypatch.setenv("IMPACT_AUTH_TOKEN", token)
+    monkeypatch.setenv("IMPACT_AUTH_TOKEN", TOKEN)
     monkeypatch.setenv("RETROBATCH_IMPACT_API", fake.base_url)
+    return monkeypatch
 
 
 def test_reconcile_commits_and_pushes_what_changed_and_nothing_otherwise(
     pushed: tuple[RepoFactory, Path, git.Repo],
     fake: FakeImpact,
-    monkeypatch: pytest.MonkeyPatch,
+    env: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     factory, folder, origin = pushed
-    _env(monkeypatch, fake)
     when = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     fake.add(FakeFile("F-mine", f"{SUB}.csv", when, ["Queued", "Queued", "Complete"], 6))
     start = origin.head.commit.hexsha
@@ -368,7 +375,7 @@ def test_reconcile_commits_and_pushes_what_changed_and_nothing_otherwise(
     assert "F-mine Queued, 0 errors" in out.out and "nothing new" in out.out
     assert "F-mine Complete, 0 errors" in out.out and "sent -> processed" in out.out
     assert TOKEN not in out.out + out.err
-    monkeypatch.delenv("IMPACT_AUTH_TOKEN")  # nothing left to ask: no credentials needed
+    env.delenv("IMPACT_AUTH_TOKEN")  # nothing left to ask: no credentials needed
     assert main(["reconcile", "--repo", str(factory.root)]) == 0
     assert "nothing to reconcile" in capsys.readouterr().out
     assert origin.head.commit.hexsha == heads[2].hexsha
@@ -376,13 +383,12 @@ def test_reconcile_commits_and_pushes_what_changed_and_nothing_otherwise(
 
 def test_a_wrong_token_exits_1_naming_401_and_never_shows_the_token(
     pushed: tuple[RepoFactory, Path, git.Repo],
-    fake: FakeImpact,
-    monkeypatch: pytest.MonkeyPatch,
+    env: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     factory, _, origin = pushed
     wrong = "wrong-Token-also-secret"
-    _env(monkeypatch, fake, token=wrong)
+    env.setenv("IMPACT_AUTH_TOKEN", wrong)
     before = origin.head.commit.hexsha
     assert main(["reconcile", "--repo", str(factory.root)]) == 1
     out = capsys.readouterr()
@@ -391,39 +397,38 @@ def test_a_wrong_token_exits_1_naming_401_and_never_shows_the_token(
     assert origin.head.commit.hexsha == before and not factory.repo.is_dirty()
 
 
+@pytest.mark.parametrize(
+    "missing",
+    [("IMPACT_ACCOUNT_SID",), ("IMPACT_AUTH_TOKEN",), ("IMPACT_ACCOUNT_SID", "IMPACT_AUTH_TOKEN")],
+)
 def test_without_credentials_exit_2_saying_what_to_set(
     pushed: tuple[RepoFactory, Path, git.Repo],
-    monkeypatch: pytest.MonkeyPatch,
+    env: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    missing: tuple[str, ...],
 ) -> None:
-    factory, _, _ = pushed
-    monkeypatch.delenv("IMPACT_ACCOUNT_SID", raising=False)
-    monkeypatch.delenv("IMPACT_AUTH_TOKEN", raising=False)
+    factory, _, origin = pushed
+    before = origin.head.commit.hexsha
+    for name in missing:
+        env.delenv(name)
     assert main(["reconcile", "--repo", str(factory.root)]) == 2
     err = capsys.readouterr().err
-    assert "IMPACT_ACCOUNT_SID" in err and "IMPACT_AUTH_TOKEN" in err
-    assert len(err.strip().splitlines()) == 1
+    assert err.startswith(f"retrobatch reconcile: no impact.com API credentials: set {missing[0]}")
+    assert len(err.strip().splitlines()) == 1 and TOKEN not in err
+    assert origin.head.commit.hexsha == before
 
 
 def test_a_failed_fetch_commits_what_was_learned_and_exits_1(
-    tmp_path: Path,
-    fake: FakeImpact,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, fake: FakeImpact, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    origin = git.Repo.init(tmp_path / "origin.git", bare=True, initial_branch="main")
-    sent = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
     first, second = "2026-11-20-first", "2026-11-21-second"
-    factory, _ = sent_repo(tmp_path / "work", CSV, sent, (first, second))
-    factory.repo.create_remote("origin", str(origin.git_dir))
-    factory.repo.git.push("origin", "main")
-    when = (sent + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    factory, _, origin = with_origin(tmp_path, first, second)
+    when = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     error = {"Line": "2", "OrderId": "A-1", "Sku": "", "Status": "Validation", "Reason": "X"}
     fake.add(
         FakeFile("F-1", f"{first}.csv", when),
         FakeFile("F-2", f"{second}.csv", when, errors=[error], errors_status=403),
     )
-    _env(monkeypatch, fake)
     assert main(["reconcile", "--repo", str(factory.root)]) == 1
     err = capsys.readouterr().err
     assert "HTTP 403" in err and second in err
