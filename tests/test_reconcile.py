@@ -381,6 +381,31 @@ def test_reconcile_commits_and_pushes_what_changed_and_nothing_otherwise(
     assert origin.head.commit.hexsha == heads[2].hexsha
 
 
+def test_a_push_raced_by_another_run_is_rebased_and_pushed(
+    pushed: tuple[RepoFactory, Path, git.Repo], fake: FakeImpact, env: pytest.MonkeyPatch
+) -> None:
+    factory, _, origin = pushed
+    other = git.Repo.clone_from(origin.git_dir, factory.root.parent / "other")
+    (Path(other.working_dir) / "notes.txt").write_text("another run\n", encoding="utf-8")
+    other.git.add("notes.txt")
+    other.git.commit(
+        "-m",
+        "another run",
+        env={
+            "GIT_AUTHOR_NAME": "o",
+            "GIT_AUTHOR_EMAIL": "o@x",
+            "GIT_COMMITTER_NAME": "o",
+            "GIT_COMMITTER_EMAIL": "o@x",
+        },
+    )
+    other.git.push("origin", "main")
+    when = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fake.add(FakeFile("F-mine", f"{SUB}.csv", when))
+    assert main(["reconcile", "--repo", str(factory.root)]) == 0
+    head = origin.head.commit
+    assert head.message.startswith("reconcile:") and head.parents[0].message == "another run\n"
+
+
 def test_a_wrong_token_exits_1_naming_401_and_never_shows_the_token(
     pushed: tuple[RepoFactory, Path, git.Repo],
     env: pytest.MonkeyPatch,

@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -151,7 +152,9 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         print(line)
     if result.changed:
         paths = [c.folder.receipt_path for c in result.changed]
-        commit_receipts(ws.repo, paths, reconcile_report.commit_message(result), settings)
+        message = reconcile_report.commit_message(result)
+        if not commit_receipts(ws.repo, paths, message, settings):
+            print("committed; not pushed: the repository has no remote origin")
     if result.failure:
         print(f"retrobatch reconcile: {result.failure}", file=sys.stderr)
         return 1
@@ -162,10 +165,17 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 # Stand-in until gitops offers the runner's commit/push: the lead unifies the two.
 
 
-def commit_receipts(repo: git.Repo, paths: list[Path], message: str, settings: Settings) -> str:
-    """Commit only these receipts (whatever else is staged) and push the branch to origin."""
+def commit_receipts(repo: git.Repo, paths: list[Path], message: str, settings: Settings) -> bool:
+    """Commit only these receipts (whatever else is staged) and push; False: no origin to push.
+
+    A push refused because another run pushed first is rebased once and retried: receipts are
+    per submission, so two runs never edit the same lines.
+    """
+    has_origin = "origin" in [r.name for r in repo.remotes]
+    if has_origin and repo.head.is_detached:
+        raise OperationFailed("cannot push receipts from a detached HEAD: check out a branch")
     rels = [p.relative_to(gitops.root_of(repo)).as_posix() for p in paths]
-    env = {}
+    env: dict[str, str] = {}
     if settings.committer:
         name, email = settings.committer.name, settings.committer.email
         env = {
@@ -180,23 +190,27 @@ def commit_receipts(repo: git.Repo, paths: list[Path], message: str, settings: S
             repo.git.commit("-m", message, "--only", "--", *rels)
     except git.GitCommandError as exc:
         raise OperationFailed(f"cannot commit receipts: {_git_reason(exc)}") from None
-    if "origin" not in [r.name for r in repo.remotes] or repo.head.is_detached:
-        return repo.head.commit.hexsha
-    branch = repo.active_branch.name
+    if not has_origin:
+        return False
+    target = f"HEAD:refs/heads/{repo.active_branch.name}"
     try:
-        repo.git.push("origin", f"HEAD:refs/heads/{branch}")
+        repo.git.push("origin", target)
     except git.GitCommandError:
-        try:  # another run pushed first: receipts are per submission, so a rebase is safe
-            repo.git.pull("--rebase", "origin", branch)
-            repo.git.push("origin", f"HEAD:refs/heads/{branch}")
+        try:
+            repo.git.pull("--rebase", "origin", repo.active_branch.name)
+            repo.git.push("origin", target)
         except git.GitCommandError as exc:
+            if any((Path(repo.git_dir) / d).exists() for d in ("rebase-merge", "rebase-apply")):
+                repo.git.rebase("--abort")
             raise OperationFailed(f"cannot push receipts: {_git_reason(exc)}") from None
-    return repo.head.commit.hexsha
+    return True
 
 
 def _git_reason(exc: git.GitCommandError) -> str:
+    """git's last line, with any credentials in a remote URL masked."""
     lines = [ln.strip() for ln in str(exc.stderr or "").splitlines() if ln.strip()]
-    return lines[-1] if lines else f"git exited {exc.status}"
+    reason = lines[-1] if lines else f"git exited {exc.status}"
+    return re.sub(r"://[^/@\s]+@", "://***@", reason)
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
