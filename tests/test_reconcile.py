@@ -2,6 +2,7 @@ import datetime as dt
 import hashlib
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import git
 import pytest
@@ -311,7 +312,7 @@ def test_lines_count_physical_lines_of_quoted_multiline_fields(tmp_path: Path) -
     assert placed == [(2, "A-1", "line"), (5, "A-2", "line"), (None, "", None)]
 
 
-def _complete(attachment: str, errors: list[dict[str, object]]) -> Processing:
+def _complete(attachment: str, errors: list[dict[str, Any]]) -> Processing:
     return Processing(
         attachment,
         "Complete",
@@ -403,7 +404,8 @@ def test_a_push_raced_by_another_run_is_rebased_and_pushed(
     fake.add(FakeFile("F-mine", f"{SUB}.csv", when))
     assert main(["reconcile", "--repo", str(factory.root)]) == 0
     head = origin.head.commit
-    assert head.message.startswith("reconcile:") and head.parents[0].message == "another run\n"
+    assert str(head.message).startswith("reconcile:")
+    assert head.parents[0].message == "another run\n"
 
 
 def test_a_wrong_token_exits_1_naming_401_and_never_shows_the_token(

@@ -241,7 +241,8 @@ class ImpactClient:
         found: list[ErrorDetail] = []
         for page in self._pages(path, {}):
             key = list_key(page)
-            found += [_error(item) for item in page.get(key) or [] if isinstance(item, Mapping)]
+            items = page[key] if key is not None else []
+            found += [_error(item) for item in items if isinstance(item, Mapping)]
         return found
 
     def _pages(self, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:

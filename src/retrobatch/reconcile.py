@@ -380,7 +380,7 @@ def explain_errors(root: Path, receipt: Receipt, folder: Path | None = None) -> 
             continue
         part = receipt.part(entry.attachment)
         placed: Placed = []
-        why = unreadable
+        why: str | None = unreadable
         if part is None:
             why = f"the receipt has no part {entry.attachment}"
         elif source is not None and records:
@@ -417,7 +417,7 @@ def _by_order(
         return None
     same = [r for r in records[1:] if _cell(r, order_col) == order_id]
     exact = [r for r in same if sku and _cell(r, sku_col) == sku]
-    return (exact or same or [None])[0]
+    return (exact or same)[0] if same else None
 
 
 def _map_one(
