@@ -21,6 +21,7 @@ from retrobatch.receipts import (
     write_receipt,
 )
 from retrobatch.reconcile import explain_errors, reconcile_repository
+from retrobatch.report.reconcile import error_lines
 from retrobatch.settings import Settings
 
 SUB = "2026-11-20-checkout-outage"
@@ -243,6 +244,23 @@ def test_errors_are_mapped_to_rows_and_order_ids(tmp_path: Path) -> None:
     )
     assert (third.csv_line, third.order_id) == (3, "A-1")
     assert third.note == "impact.com reports OrderId 'Z-9' for this line"
+
+
+def test_mapped_errors_read_like_findings(tmp_path: Path) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    receipt = receipt_of(folder, tmp_path)
+    error = {
+        "line": 4,
+        "order_id": "A-2",
+        "sku": "SKU-1",
+        "status": "Validation",
+        "reason": "OID_DUPLICATE",
+    }
+    receipt.processing.append(_complete(f"{SUB}.csv", [error]))
+    assert error_lines(explain_errors(tmp_path, receipt)) == [
+        f"submissions/{SUB}/conversions.csv:4: OrderId A-2: Sku SKU-1: OID_DUPLICATE (Validation): "
+        f"the OrderId was already used, or its lines are not consecutive [{SUB}.csv line 4]"
+    ]
 
 
 def test_errors_of_split_parts_map_to_the_original_lines(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..reconcile import ReconcileResult
+from ..reconcile import MappedError, ReconcileResult
 
 
 def lines(result: ReconcileResult) -> list[str]:
@@ -27,3 +27,19 @@ def commit_message(result: ReconcileResult) -> str:
     ids = ", ".join(c.folder.id for c in result.changed)
     body = "\n".join(lines(result))
     return f"reconcile: impact.com processing for {ids}\n\n{body}\n"
+
+
+def error_lines(mapped: list[MappedError]) -> list[str]:
+    """impact.com's errors as `file:line:` lines, like check's findings, for `status ID`."""
+    out: list[str] = []
+    for m in mapped:
+        where = m.csv_path or m.attachment
+        if m.csv_line is not None:
+            where += f":{m.csv_line}"
+        order = f" OrderId {m.order_id}:" if m.order_id else ""
+        sku = f" Sku {m.sku}:" if m.sku else ""
+        why = f": {m.explanation}" if m.explanation else ""
+        sent = f" [{m.attachment} line {m.line}]" if m.line is not None else ""
+        note = f" ({m.note})" if m.note else ""
+        out.append(f"{where}:{order}{sku} {m.reason or '?'} ({m.status}){why}{sent}{note}")
+    return out
