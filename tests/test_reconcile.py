@@ -21,7 +21,7 @@ from retrobatch.receipts import (
     write_receipt,
 )
 from retrobatch.reconcile import explain_errors, reconcile_repository
-from retrobatch.report.reconcile import error_lines
+from retrobatch.report import reconcile as report
 from retrobatch.settings import Settings
 
 SUB = "2026-11-20-checkout-outage"
@@ -257,10 +257,22 @@ def test_mapped_errors_read_like_findings(tmp_path: Path) -> None:
         "reason": "OID_DUPLICATE",
     }
     receipt.processing.append(_complete(f"{SUB}.csv", [error]))
-    assert error_lines(explain_errors(tmp_path, receipt)) == [
+    assert report.error_lines(explain_errors(tmp_path, receipt)) == [
         f"submissions/{SUB}/conversions.csv:4: OrderId A-2: Sku SKU-1: OID_DUPLICATE (Validation): "
         f"the OrderId was already used, or its lines are not consecutive [{SUB}.csv line 4]"
     ]
+
+
+def test_a_complete_file_of_zero_records_is_called_unread(
+    tmp_path: Path, fake: FakeImpact, api: ImpactClient
+) -> None:
+    sent_repo(tmp_path, CSV)
+    fake.add(FakeFile("F-empty", f"{SUB}.csv", "2026-11-27T05:03:00Z", total_records=0))
+    result = reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=1))
+    assert report.lines(result)[0] == (
+        f"{SUB}: {SUB}.csv: F-empty Complete, 0 errors "
+        "(0 records: impact.com did not read the file as CSV)"
+    )
 
 
 def test_errors_of_split_parts_map_to_the_original_lines(tmp_path: Path) -> None:

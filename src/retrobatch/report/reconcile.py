@@ -14,6 +14,8 @@ def lines(result: ReconcileResult) -> list[str]:
             else:
                 errors = entry.total_errors if entry.total_errors is not None else "?"
                 detail = f"{entry.batch_id} {entry.status}, {errors} errors"
+                if entry.status == "Complete" and entry.total_records == 0:
+                    detail += " (0 records: impact.com did not read the file as CSV)"
             out.append(f"{change.folder.id}: {entry.attachment}: {detail}")
         if change.receipt.state != change.before:
             out.append(f"{change.folder.id}: {change.before} -> {change.receipt.state}")
