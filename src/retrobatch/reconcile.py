@@ -285,24 +285,30 @@ class _Record:
 
 
 def _records(data: bytes) -> list[_Record]:
-    """Records with their physical lines; a quoted field may span lines. Blank lines skipped."""
+    """Records with their physical lines, read as the runner splits a batch.
+
+    Lines end at LF (a lone CR stays inside its line); a record ends at a line end outside
+    quotes, so a quoted value may hold a line break; a record of whitespace only is a blank
+    line, which split parts drop. The first record is the header, whatever it holds.
+    """
     found: list[_Record] = []
     pending: list[bytes] = []
     start = 0
-    lines = data.splitlines(keepends=True)
+    pieces = data.split(b"\n")
+    lines = [p + b"\n" for p in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
     for number, line in enumerate(lines, start=1):
         if not pending:
-            if not line.strip(b"\r\n"):
-                continue
             start = number
         pending.append(line)
         raw = b"".join(pending)
         if raw.count(b'"') % 2 and number < len(lines):
             continue
-        text = raw.decode("utf-8-sig" if start == 1 else "utf-8", errors="replace")
-        fields = next(csv.reader([text.rstrip("\r\n")]), [])
-        found.append(_Record(start, number, raw, tuple(fields)))
         pending = []
+        if not raw.strip() and found:
+            continue
+        text = raw.decode("utf-8-sig" if not found else "utf-8", errors="replace")
+        fields = next(csv.reader([text.rstrip("\r\n")], strict=False), [])
+        found.append(_Record(start, number, raw, tuple(fields)))
     return found
 
 
