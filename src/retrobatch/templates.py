@@ -20,12 +20,14 @@ from .findings import Finding, finding
 
 DEFAULT_TYPE_CODE = "csv.type"
 DEFAULT_EMPTY_CODE = "csv.required"
+CELL_REF = "#/$defs/cell"  # what every cell of a template obeys
 
 # A pattern may be applied to a whole column joined with "\n" only when no part of it can match
 # a line break: no ".", \s, \n, \S, \D or \W, except in a negated class that excludes \s or \n.
 _NEGATED = re.compile(r"\[\^((?:\\.|[^\]])*)\]")
 _CROSSING = re.compile(r"(?<!\\)\.|\\[sSDWn]")
 _ANCHOR = re.compile(r"(?<!\\)[$^]")
+_CAPTURING = re.compile(r"(?<!\\)\((?!\?)")  # groups whose captures a whole-column test never reads
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Column:
     # The same rules applied to a whole column joined with "\n", when they cannot cross lines.
     joined_forbidden: tuple[re.Pattern[str] | None, ...]
     joined_pattern: re.Pattern[str] | None
+    # A character each forbidden pattern needs: text without it holds no forbidden cell.
+    needles: tuple[str | None, ...]
     keywords: Mapping[str, Any] = field(default_factory=dict)
 
     def problem(self, value: str) -> tuple[str, str] | None:
@@ -102,6 +106,7 @@ class Template:
     contiguous: str | None
     schema: Mapping[str, Any]
     lookup: dict[str, str]  # lower-case name or alias -> canonical name
+    extra: Column  # the rules every cell obeys, applied to columns the template does not know
 
     def canonical(self, header_name: str) -> str | None:
         return self.lookup.get(header_name.lower())
@@ -137,6 +142,7 @@ def compile_template(name: str, schema: Mapping[str, Any]) -> Template:
         contiguous=meta.get("contiguous"),
         schema=schema,
         lookup=lookup,
+        extra=_compile_column("", {"$ref": CELL_REF}, schema, set(), {}),
     )
 
 
@@ -170,9 +176,31 @@ def _compile_column(
         pattern=re.compile(pattern_text) if pattern_text else None,
         pattern_code=prop.get("x-code", DEFAULT_TYPE_CODE),
         joined_forbidden=tuple(_joined_search(p.pattern) for p, _ in forbidden),
-        joined_pattern=_joined_fullmatch(pattern_text) if pattern_text else None,
+        joined_pattern=_joined_lines(pattern_text) if pattern_text else None,
+        needles=tuple(_needle(p.pattern) for p, _ in forbidden),
         keywords={k: v for k, v in prop.items() if k.startswith("x-")},
     )
+
+
+def _needle(pattern: str) -> str | None:
+    """A literal character every match of `pattern` contains, found at its top level."""
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c in "(|":
+            return None
+        if c == "\\":
+            i += 2
+        elif c == "[":
+            i = pattern.index("]", i + 2) + 1
+        elif c in "^$.)":
+            i += 1
+        else:
+            optional = pattern[i + 1 : i + 2] in ("?", "*") or pattern[i + 1 : i + 3] == "{0"
+            if not optional and c not in "+*?{}":
+                return c
+            i += 1
+    return None
 
 
 def _resolve_ref(schema: Mapping[str, Any], ref: str) -> Mapping[str, Any]:
@@ -205,15 +233,16 @@ def _outside_negated_classes(pattern: str) -> str | None:
     return None if _CROSSING.search(rest) else rest
 
 
-def _joined_fullmatch(pattern: str) -> re.Pattern[str] | None:
-    """Matches a "\\n"-joined column when every non-empty line matches `pattern`."""
+def _joined_lines(pattern: str) -> re.Pattern[str] | None:
+    """`pattern` for whole lines of a "\\n"-joined column: deleting its matches leaves only line
+    breaks when every cell matches (a single regex pass, far faster than a fullmatch of the
+    repeated pattern, whose backtracking state grows with the column)."""
     if not (pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$")):
         return None
-    body = pattern[1:-1]
-    rest = _outside_negated_classes(body)
+    rest = _outside_negated_classes(pattern[1:-1])
     if rest is None or _ANCHOR.search(rest):
         return None
-    return re.compile(f"(?:{body})?(?:\n(?:{body})?)*")
+    return re.compile(_CAPTURING.sub("(?:", pattern), re.MULTILINE)
 
 
 def _joined_search(pattern: str) -> re.Pattern[str] | None:
@@ -247,8 +276,8 @@ class HeaderMap:
         i = self.index.get(canonical)
         return canonical if i is None else self.names[i]
 
-    def findings(self, rel: str) -> list[Finding]:
-        return [finding(p.code, rel, p.message, 1, p.column) for p in self.problems]
+    def findings(self, rel: str, line: int = 1) -> list[Finding]:
+        return [finding(p.code, rel, p.message, line, p.column) for p in self.problems]
 
 
 def resolve_header(
