@@ -133,10 +133,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--write", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.write:
+        write_file(args.write, args.rows)
+        return 0
     with tempfile.TemporaryDirectory(prefix="retrobatch-bench-") as tmp:
         data = Path(tmp) / "conversions.csv"
-        write_file(data, args.rows)
+        # Written by a child: a child's peak RSS starts from its parent's size at fork.
+        write = [sys.executable, __file__, "--write", str(data), "--rows", str(args.rows)]
+        subprocess.run(write, check=True)
         size = data.stat().st_size / 1e6
         print(f"file: {args.rows:,} item-level rows, {size:.0f} MB")
         base_t, base_m = best(BASELINE, args.repeat, str(data))

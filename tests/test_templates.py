@@ -61,7 +61,13 @@ def test_unknown_column_suggests_the_nearest_name() -> None:
 
 def test_missing_attribution_and_price_columns_are_one_finding_each() -> None:
     fields = [
-        "CampaignId", "ActionTrackerId", "EventDate", "OrderId", "Category", "Sku", "Quantity"
+        "CampaignId",
+        "ActionTrackerId",
+        "EventDate",
+        "OrderId",
+        "Category",
+        "Sku",
+        "Quantity",
     ]
     header = resolve_header(load_template("item-level"), fields)
     messages = [p.message for p in header.problems]

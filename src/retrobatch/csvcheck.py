@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -151,7 +150,15 @@ class _Batch:
     sizes: list[int]
     text: str | None  # see Records.text
     maybe_empty: bool
-    bad: list[dict[int, str]]  # per field: record index -> code of its cell problem
+    bad: list[dict[int, str]]
+    found: dict[str, bool] = field(default_factory=dict)  # needle -> in text
+
+    def has(self, needle: str) -> bool:
+        """Whether the batch's text holds `needle` (asked once per needle, not per column)."""
+        known = self.found.get(needle)
+        if known is None:
+            known = self.found[needle] = self.text is None or needle in self.text
+        return known
 
     def valid(self, j: int) -> tuple[list[int] | None, list[str]]:
         """Non-empty values of field j without a cell problem, and their record indices
@@ -253,7 +260,7 @@ class _Checker:
         forbidden = [
             joined
             for joined, needle in zip(col.joined_forbidden, col.needles, strict=True)
-            if text is None or needle is None or needle in text
+            if text is None or needle is None or batch.has(needle)
         ]
         if not forbidden and col.max_length is None and col.pattern is None:
             return []
@@ -273,7 +280,7 @@ class _Checker:
             if not wrong:
                 return []
             suspects: Iterable[int] = (i for i, v in enumerate(values) if v in wrong)
-        elif _column_passes(col, values, forbidden, one_per_line=text is not None):
+        elif col.passes(values, forbidden, one_per_line=text is not None):
             return []
         else:
             suspects = range(len(values))
@@ -624,15 +631,13 @@ class _Checker:
     ) -> list[Finding]:
         """Record the orders that start in this batch; an order seen before is not contiguous."""
         lines = batch.lines
-        added = dict(zip(oids, map(lines.__getitem__, starts), strict=False))
-        if (
-            not batch.bad[o]
-            and "" not in added
-            and len(added) == len(oids)
-            and self.orders.keys().isdisjoint(added)
-        ):
-            self.orders.update(added)
-            return []
+        if not batch.bad[o] and "" not in oids and self.orders.keys().isdisjoint(oids):
+            before = len(self.orders)
+            self.orders.update(zip(oids, map(lines.__getitem__, starts), strict=False))
+            if len(self.orders) - before == len(oids):
+                return []
+            for oid in oids:  # an order twice in this batch: undo, then go one by one
+                self.orders.pop(oid, None)
         found = []
         name = self.header.names[o]
         for start, oid in zip(starts, oids, strict=True):
@@ -816,24 +821,6 @@ def _column_of(header: HeaderMap, cols: list[list[str]], rows: int, canonical: s
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _column_passes(
-    col: Column, values: list[str], forbidden: list[re.Pattern[str] | None], one_per_line: bool
-) -> bool:
-    """Whether no cell breaks a rule of `col`, judged on the whole column at once."""
-    if col.max_length is not None and max(map(len, values)) > col.max_length:
-        return False
-    if not forbidden and col.pattern is None:
-        return True
-    joined = "\n".join(values)
-    if not one_per_line and joined.count("\n") != len(values) - 1:
-        return False  # a cell holds a line break: only single cells can be judged
-    if any(pattern is None or pattern.search(joined) for pattern in forbidden):
-        return False
-    if col.pattern is not None:
-        return col.joined_pattern is not None and not col.joined_pattern.sub("", joined).strip("\n")
-    return True
 
 
 def _filled(cols: list[list[str]], alt: tuple[int, ...]) -> list[bool]:

@@ -79,17 +79,13 @@ class _Blocks:
         nul = data.find(b"\0")
         if nul >= 0:
             line = first + data.count(b"\n", 0, nul)
-            self._stop(
-                finding(
-                    "csv.nul-byte",
-                    self._rel,
-                    f"a NUL byte on line {line}: this is a binary file, not CSV text",
-                    line,
-                )
-            )
+            self._stop(finding("csv.nul-byte", self._rel, _binary(line), line))
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
+            if b"\0" in self._pending:  # binary after all: say so rather than "not UTF-8"
+                line = first + data.count(b"\n")
+                self._stop(finding("csv.nul-byte", self._rel, _binary(line), line))
             line = first + data.count(b"\n", 0, exc.start)
             byte = data[exc.start : exc.start + 1].hex().upper()
             self._stop(
@@ -302,6 +298,10 @@ class CsvStream:
             f"(or runs longer than {FIELD_LIMIT // (1024 * 1024)} MiB)",
             line,
         )
+
+
+def _binary(line: int) -> str:
+    return f"a NUL byte on line {line}: this is a binary file, not CSV text"
 
 
 def _plain_line_ends(text: str) -> bool:

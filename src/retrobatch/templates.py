@@ -63,6 +63,32 @@ class Column:
             return self.pattern_code, f"is not {_KIND_NAMES.get(self.kind, 'an allowed value')}"
         return None
 
+    def passes(
+        self,
+        values: list[str],
+        forbidden: Sequence[re.Pattern[str] | None] | None = None,
+        *,
+        one_per_line: bool = False,
+    ) -> bool:
+        """True only if no non-empty value has a `problem`, judged on the whole column at once
+        (False means: look at single cells). `forbidden`: the joined forbidden patterns still
+        to apply (default all); `one_per_line`: no value holds a line break."""
+        if self.max_length is not None and values and max(map(len, values)) > self.max_length:
+            return False
+        forbidden = self.joined_forbidden if forbidden is None else forbidden
+        if not forbidden and self.pattern is None:
+            return True
+        joined = "\n".join(values)
+        if not one_per_line and joined.count("\n") != len(values) - 1:
+            return False
+        if any(pattern is None or pattern.search(joined) for pattern in forbidden):
+            return False
+        if self.pattern is None:
+            return True
+        return self.joined_pattern is not None and not self.joined_pattern.sub("", joined).strip(
+            "\n"
+        )
+
 
 _FORBIDDEN_REASONS = {
     "csv.formula": "is a spreadsheet formula: export plain values",
