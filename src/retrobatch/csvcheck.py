@@ -152,6 +152,32 @@ class _Batch:
     maybe_empty: bool
     bad: list[dict[int, str]]
     found: dict[str, bool] = field(default_factory=dict)  # needle -> in text
+    _longest: int | None = None
+    _distinct: dict[int, set[str]] = field(default_factory=dict)
+
+    def distinct(self, j: int) -> set[str]:
+        """The distinct values of field j (computed once per batch)."""
+        known = self._distinct.get(j)
+        if known is None:
+            values = self.cols[j]
+            if values[0] == values[-1] and values.count(values[0]) == len(values):
+                known = {values[0]}
+            else:
+                known = set(values)
+            self._distinct[j] = known
+        return known
+
+    def valid_distinct(self, j: int) -> list[str]:
+        """Distinct non-empty values of field j without a cell problem."""
+        wrong = {self.cols[j][i] for i in self.bad[j]}
+        wrong.add("")
+        return list(self.distinct(j) - wrong)
+
+    @property
+    def longest(self) -> int:
+        if self._longest is None:
+            self._longest = max(self.sizes)
+        return self._longest
 
     def has(self, needle: str) -> bool:
         """Whether the batch's text holds `needle` (asked once per needle, not per column)."""
@@ -262,25 +288,27 @@ class _Checker:
             for joined, needle in zip(col.joined_forbidden, col.needles, strict=True)
             if text is None or needle is None or batch.has(needle)
         ]
-        if not forbidden and col.max_length is None and col.pattern is None:
+        # A record's bytes bound each of its cells' length.
+        fits = col.max_length is None or batch.longest <= col.max_length
+        if not forbidden and fits and col.pattern is None:
             return []
         if self.distinct[j] and col.pattern is not None:
-            if values[0] == values[-1] and values.count(values[0]) == len(values):
-                distinct: set[str] = {values[0]}
-            else:
-                distinct = set(values)
+            # Regex columns: check each distinct value once, and each only the first time.
             good = self.known_good[j]
-            new = distinct - good
-            # Worth it while most values were seen before (CampaignId, Sku), not for ids.
-            self.misses[j] = self.misses[j] + 1 if len(new) * 4 > len(values) else 0
+            new = batch.distinct(j) - good if good else set(batch.distinct(j))
+            new.discard("")
+            self.misses[j] = self.misses[j] + 1 if len(new) * 2 > len(values) else 0
             self.distinct[j] = self.misses[j] < _MISSES
-            wrong = {v: p for v in new if v and (p := col.problem(v))}
+            fresh = list(new)
+            wrong = {}
+            if not col.passes(fresh, forbidden, one_per_line=text is not None, lengths=not fits):
+                wrong = {v: p for v in fresh if (p := col.problem(v))}
             if len(good) < _KNOWN_GOOD:
                 good.update(new - wrong.keys())
             if not wrong:
                 return []
             suspects: Iterable[int] = (i for i, v in enumerate(values) if v in wrong)
-        elif col.passes(values, forbidden, one_per_line=text is not None):
+        elif col.passes(values, forbidden, one_per_line=text is not None, lengths=not fits):
             return []
         else:
             suspects = range(len(values))
@@ -386,34 +414,52 @@ class _Checker:
         if self.dates is None:
             return []
         j, young_from, days, ext_name, ext_days = self.dates
-        ext_j = self.field(ext_name) if ext_name else None
-        name = self.header.names[j]
         found = self._impossible_days(batch, j)
-        idx, valid = batch.valid(j)
+        valid = batch.valid_distinct(j)
         if not valid:
             return found
         low, high = min(valid), max(valid)
         # Only dates near a limit need parsing: an offset moves an instant by less than _NEAR.
-        near: list[int] = []
+        near: list[str] = []
         if high >= self.future_from:
-            near += compress(range(len(valid)), map(ge, valid, repeat(self.future_from)))
+            near += compress(valid, map(ge, valid, repeat(self.future_from)))
         if low < young_from:
-            near += compress(range(len(valid)), map(lt, valid, repeat(young_from)))
+            near += compress(valid, map(lt, valid, repeat(young_from)))
         as_of = self.ctx.as_of
-        for k in near:
-            i = k if idx is None else idx[k]
-            value = valid[k]
+        ages = {}  # value -> its age in days, for values past a limit
+        for value in near:
             instant = _instant(value)
-            if instant is None:
+            if instant is not None and (instant > as_of or as_of - instant > dt.timedelta(days)):
+                ages[value] = (as_of - instant) / dt.timedelta(days=1)
+        if ages:
+            found += self._dates_out_of_window(batch, j, ages, days, ext_name, ext_days)
+        self._span(valid, low, high)
+        return found
+
+    def _dates_out_of_window(
+        self,
+        batch: _Batch,
+        j: int,
+        ages: dict[str, float],
+        days: int,
+        ext_name: str | None,
+        ext_days: int,
+    ) -> list[Finding]:
+        name = self.header.names[j]
+        ext_j = self.field(ext_name) if ext_name else None
+        found = []
+        for i, value in enumerate(batch.cols[j]):
+            age = ages.get(value)
+            if age is None or i in batch.bad[j]:
                 continue
-            age = as_of - instant
-            if instant > as_of:
+            if age < 0:
                 code = "csv.date-in-future"
-                message = f"{name} {value} is after {as_of:%Y-%m-%dT%H:%M:%SZ}, the as-of instant"
-            elif age > dt.timedelta(days=ext_days):
+                as_of = f"{self.ctx.as_of:%Y-%m-%dT%H:%M:%SZ}"
+                message = f"{name} {value} is after {as_of}, the as-of instant"
+            elif age > ext_days:
                 code = "csv.date-window"
                 message = f"{name} {value} is older than {ext_days} days: impact.com ignores it"
-            elif age > dt.timedelta(days=days) and not (ext_j is not None and batch.cols[ext_j][i]):
+            elif ext_j is None or not batch.cols[ext_j][i]:
                 code = "csv.date-window"
                 message = f"{name} {value} is older than {days} days"
                 if ext_name:
@@ -421,14 +467,13 @@ class _Checker:
             else:
                 continue
             found.append(finding(code, self.rel, message, batch.lines[i], name))
-        self._span(valid, low, high)
         return found
 
     def _impossible_days(self, batch: _Batch, j: int) -> list[Finding]:
         """Dates the pattern allows but the calendar does not, such as 2026-02-30."""
         values, bad = batch.cols[j], batch.bad[j]
         wrong = set()
-        for day in set(map(_DAY, values)) - self.good_days:
+        for day in set(map(_DAY, batch.distinct(j))) - self.good_days:
             try:
                 dt.date.fromisoformat(day)
                 self.good_days.add(day)
@@ -661,15 +706,14 @@ class _Checker:
         self, batch: _Batch, o: int, s: int, starts: list[int], ends: list[int], continued: bool
     ) -> list[Finding]:
         oids, skus = batch.cols[o], batch.cols[s]
-        runs = list(map(slice, starts, ends))
-        # Runs whose Skus are not all different, found without a Python loop over the runs.
-        repeats = compress(
-            range(len(runs)),
-            map(ne, map(len, map(set, map(skus.__getitem__, runs))), map(sub, ends, starts)),
-        )
-        suspects = set(repeats)
-        if continued:
+        suspects: set[int] = set()
+        if continued and not self.prev_keys.isdisjoint(skus[: ends[0]]):
             suspects.add(0)
+        if len(set(zip(oids, skus, strict=True))) < len(oids):
+            # Some (order, Sku) repeats: find the runs whose Skus are not all different.
+            runs = list(map(slice, starts, ends))
+            distinct = map(len, map(set, map(skus.__getitem__, runs)))
+            suspects.update(compress(range(len(runs)), map(ne, distinct, map(sub, ends, starts))))
         found = []
         name = self.header.names[s]
         for k in sorted(suspects):
@@ -726,7 +770,8 @@ class _Checker:
                 currencies = [currencies[i] for i in rows]
             if not currencies:
                 continue
-            if currencies.count(currencies[0]) == len(currencies):
+            single = len(batch.distinct(c)) == 1 if c is not None and rows is None else None
+            if single or (single is None and currencies.count(currencies[0]) == len(currencies)):
                 self._add(currencies[0], self._cents(*columns))
                 continue
             for currency in set(currencies):
@@ -762,7 +807,7 @@ class _Checker:
         stats.last_event = self.last[1] if self.last else None
 
 
-_KNOWN_GOOD = 100_000  # distinct values remembered per column as checked
+_KNOWN_GOOD = 20_000  # distinct values remembered per column as checked
 _MISSES = 8  # batches of mostly new values after which a column is checked whole instead
 
 _PRICES = (("Amount", False), ("ItemSubtotal", False), ("ItemPrice", True))

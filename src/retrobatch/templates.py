@@ -69,11 +69,14 @@ class Column:
         forbidden: Sequence[re.Pattern[str] | None] | None = None,
         *,
         one_per_line: bool = False,
+        lengths: bool = True,
     ) -> bool:
         """True only if no non-empty value has a `problem`, judged on the whole column at once
         (False means: look at single cells). `forbidden`: the joined forbidden patterns still
-        to apply (default all); `one_per_line`: no value holds a line break."""
-        if self.max_length is not None and values and max(map(len, values)) > self.max_length:
+        to apply (default all); `one_per_line`: no value holds a line break; `lengths`: False
+        when no value can be longer than the maximum."""
+        too_long = lengths and self.max_length is not None and values
+        if too_long and max(map(len, values)) > self.max_length:  # type: ignore[operator]
             return False
         forbidden = self.joined_forbidden if forbidden is None else forbidden
         if not forbidden and self.pattern is None:
