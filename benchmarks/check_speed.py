@@ -49,7 +49,9 @@ assert result.stats.rows >= 1, result.stats
 
 CLI = """
 import subprocess, sys
-done = subprocess.run(["retrobatch", "check", "--repo", sys.argv[1], "--as-of", sys.argv[2]])
+cli = [sys.executable, "-m", "retrobatch.cli", "check"]
+cli += ["--repo", sys.argv[1], "--as-of", sys.argv[2]]
+done = subprocess.run(cli, stdout=subprocess.DEVNULL)
 assert done.returncode == 0, done.returncode
 """
 
@@ -106,10 +108,8 @@ def best(code: str, repeat: int, *args: str, who: str = "SELF") -> tuple[float, 
 
 
 def cli_has_check() -> bool:
-    if shutil.which("retrobatch") is None:
-        return False
-    probe = subprocess.run(["retrobatch", "check", "--help"], capture_output=True, check=False)
-    return probe.returncode == 0
+    probe = [sys.executable, "-m", "retrobatch.cli", "check", "--help"]
+    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
 def make_repo(root: Path, data: Path) -> None:

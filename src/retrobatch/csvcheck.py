@@ -238,6 +238,10 @@ class _Checker:
         self.dates = self._date_rules()
         self.future_from = _minute(ctx.as_of, -_NEAR)
 
+    def _at(self, code: str, batch: _Batch, i: int, j: int, message: str) -> Finding:
+        """A finding about record i of the batch, in field j."""
+        return finding(code, self.rel, message, batch.lines[i], self.header.names[j])
+
     def field(self, canonical: str) -> int | None:
         return self.header.index.get(canonical)
 
@@ -299,6 +303,8 @@ class _Checker:
             new.discard("")
             self.misses[j] = self.misses[j] + 1 if len(new) * 2 > len(values) else 0
             self.distinct[j] = self.misses[j] < _MISSES
+            if not new:
+                return []
             fresh = list(new)
             wrong = {}
             if not col.passes(fresh, forbidden, one_per_line=text is not None, lengths=not fits):
@@ -339,9 +345,7 @@ class _Checker:
                 if value:
                     continue
                 if col.empty_code == "csv.required":
-                    found.append(
-                        finding("csv.required", self.rel, f"{name} is empty", batch.lines[i], name)
-                    )
+                    found.append(self._at("csv.required", batch, i, j, f"{name} is empty"))
                 else:
                     missing.setdefault((i, col.empty_code), []).append((name, name))
         for group in self.tpl.groups:
@@ -530,15 +534,8 @@ class _Checker:
                     and i not in bad
                     and int(value) != self.ctx.event_type
                 ):
-                    found.append(
-                        finding(
-                            "csv.event-type-mismatch",
-                            self.rel,
-                            f"{name} {value} differs from the manifest's event_type {expected}",
-                            batch.lines[i],
-                            name,
-                        )
-                    )
+                    message = f"{name} {value} differs from the manifest's event_type {expected}"
+                    found.append(self._at("csv.event-type-mismatch", batch, i, j, message))
         return found
 
     def _reasons(self, batch: _Batch) -> list[Finding]:
@@ -556,17 +553,12 @@ class _Checker:
             custom = ", ".join(self.ctx.custom_reasons) or "none configured"
             for i, value in enumerate(values):
                 if value in wrong and i not in bad:
-                    found.append(
-                        finding(
-                            col.pattern_code,
-                            self.rel,
-                            f"{name} {shorten(value)} is neither a default reason code nor a "
-                            f"custom one of event type {self.ctx.event_type} ({custom}); "
-                            "codes are case-sensitive",
-                            batch.lines[i],
-                            name,
-                        )
+                    message = (
+                        f"{name} {shorten(value)} is neither a default reason code nor a custom "
+                        f"one of event type {self.ctx.event_type} ({custom}); codes are "
+                        "case-sensitive"
                     )
+                    found.append(self._at(col.pattern_code, batch, i, j, message))
         return found
 
     def _reversals(self, batch: _Batch) -> list[Finding]:
@@ -581,16 +573,11 @@ class _Checker:
             for i, status in enumerate(batch.cols[j]):
                 amount = amounts[i]
                 if status and amount and i not in bad and not amount.replace(".", "").strip("0"):
-                    found.append(
-                        finding(
-                            "csv.reversal-status",
-                            self.rel,
-                            f"{name} {shorten(status)} on a reversal "
-                            f"({self.header.names[k]} {amount}): impact.com ignores it",
-                            batch.lines[i],
-                            name,
-                        )
+                    message = (
+                        f"{name} {shorten(status)} on a reversal "
+                        f"({self.header.names[k]} {amount}): impact.com ignores it"
                     )
+                    found.append(self._at("csv.reversal-status", batch, i, j, message))
         return found
 
     # -- orders and actions ----------------------------------------------------------------
