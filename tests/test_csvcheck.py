@@ -427,6 +427,14 @@ def test_price_conflict(tmp_path: Path) -> None:
     assert only(check(tmp_path, content, "item-level")) == ("csv.price-conflict", 3, "Amount")
 
 
+def test_price_conflict_in_a_file_without_empty_cells(tmp_path: Path) -> None:
+    content = lines(ITEM + ",ItemSubtotal", item("A-1") + ",10.00", item("A-2") + ",10.00")
+    assert found(check(tmp_path, content, "item-level")) == [
+        ("csv.price-conflict", 2, "ItemSubtotal"),
+        ("csv.price-conflict", 3, "ItemSubtotal"),
+    ]
+
+
 def test_item_level_without_any_price_column_is_one_missing_column(tmp_path: Path) -> None:
     header = ITEM.replace(",ItemPrice", "")
     rows = [item(sku=sku).replace(",5.00", "") for sku in ("S1", "S2")]

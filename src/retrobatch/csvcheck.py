@@ -237,6 +237,12 @@ class _Checker:
         self.prev_size = 0  # and their bytes
         self.dates = self._date_rules()
         self.future_from = _minute(ctx.as_of, -_NEAR)
+        # Whether a record can hold values in two columns of which it may hold only one.
+        self.conflicts_possible = any(
+            group.exactly
+            and sum(all(c in header.index for c in alt) for alt in group.alternatives) > 1
+            for group in tpl.groups
+        )
 
     def _at(self, code: str, batch: _Batch, i: int, j: int, message: str) -> Finding:
         """A finding about record i of the batch, in field j."""
@@ -269,7 +275,7 @@ class _Checker:
             )
             for j in range(self.width):
                 found += self._cells(batch, j)
-            if batch.maybe_empty:
+            if batch.maybe_empty or self.conflicts_possible:
                 found += self._missing(batch)
             found += self._event_dates(batch)
             found += self._event_type(batch)
@@ -583,10 +589,12 @@ class _Checker:
     # -- orders and actions ----------------------------------------------------------------
 
     def _orders(self, batch: _Batch) -> list[Finding]:
-        o = self.field("OrderId")
+        """Orders by the template's x-template keys: `unique` (the order, and for item-level
+        its Sku) and `contiguous` (an order's lines come together)."""
+        o = self.field(self.tpl.unique[0]) if self.tpl.unique else None
         if o is None:
             return []
-        if self.tpl.contiguous == "OrderId":
+        if self.tpl.contiguous:
             return self._order_runs(batch, o)
         oids, lines = batch.cols[o], batch.lines
         added = dict(zip(oids, lines, strict=True))
@@ -623,7 +631,7 @@ class _Checker:
         continued = bool(self.prev_order) and run_oids[0] == self.prev_order
         first_new = 1 if continued else 0
         found = self._new_orders(batch, o, starts[first_new:], run_oids[first_new:])
-        s = self.field("Sku")
+        s = self.field(self.tpl.unique[1]) if len(self.tpl.unique) > 1 else None
         if s is not None:
             found += self._duplicate_skus(batch, o, s, starts, ends, continued)
         if self.size_limit is not None:
@@ -725,7 +733,7 @@ class _Checker:
             return []
         self.too_large.add(oid)
         total = _encoded(self.header_size + size)
-        o = self.field("OrderId")
+        o = self.field(self.tpl.unique[0])
         name = self.header.names[o] if o is not None else None
         message = (
             f"order {shorten(oid)} alone needs about {total:,} bytes as an e-mail, more than "
@@ -821,7 +829,7 @@ def collect_keys(path: Path, template: str) -> tuple[dict[str, int], dict[str, t
             if tpl.kind != "conversion":
                 _count_actions(actions, header, records.cols, records.lines)
                 continue
-            oids = _column_of(header, records.cols, len(records.lines), "OrderId")
+            oids = _column_of(header, records.cols, len(records.lines), tpl.unique[0])
             for oid, line in zip(oids, records.lines, strict=True):
                 if oid:
                     orders.setdefault(oid, line)
