@@ -8,8 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from retrobatch.csvcheck import CsvContext, CsvResult, check_csv, collect_keys
+from retrobatch.findings import CATALOGUE
+from retrobatch.schemas import TEMPLATES
 
 AS_OF = dt.datetime(2026, 11, 27, 23, 59, 59, tzinfo=dt.UTC)
 CTX = CsvContext(event_type=12345, as_of=AS_OF, custom_reasons=("PRICE_MATCH",))
@@ -514,3 +518,28 @@ def test_collect_keys_reads_delivered_files_without_judging(tmp_path: Path) -> N
         {},
         {"id:111": (2, 2), "order:A-1:12345": (1, 3)},
     )
+
+
+# -- any input ---------------------------------------------------------------------------------
+
+junk = st.one_of(
+    st.binary(max_size=300),
+    st.text(alphabet=st.sampled_from(list('abc1,"\n\r =@-:TZ+.\x00é\ufeff')), max_size=300),
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=junk, template=st.sampled_from(list(TEMPLATES)))
+def test_no_input_raises_and_every_finding_is_in_the_catalogue(
+    tmp_path: Path, body: str | bytes, template: str
+) -> None:
+    header = {"order-level": ORDER, "item-level": ITEM, "modifications": MODS}.get(template, "")
+    content = body if isinstance(body, bytes) else header + "\n" + body
+    result = check(tmp_path, content, template)
+    for f in result.findings:
+        assert f.code in CATALOGUE
+        assert f.severity == CATALOGUE[f.code][0]
+        assert f.line is None or f.line >= 1
+    assert len(result.findings) <= 1001

@@ -900,7 +900,10 @@ def _instant_or_min(value: str) -> dt.datetime:
 
 
 def _utc(instant: dt.datetime) -> dt.datetime:
-    return instant.astimezone(dt.UTC).replace(tzinfo=None)
+    try:
+        return instant.astimezone(dt.UTC).replace(tzinfo=None)
+    except OverflowError:  # year 1 or 9999 pushed off the calendar by its offset
+        return instant.replace(tzinfo=None)
 
 
 def _naive(value: str) -> dt.datetime:
