@@ -543,3 +543,90 @@ def test_no_input_raises_and_every_finding_is_in_the_catalogue(
         assert f.severity == CATALOGUE[f.code][0]
         assert f.line is None or f.line >= 1
     assert len(result.findings) <= 1001
+
+
+# -- one file per code -------------------------------------------------------------------------
+
+# code -> (template, file content, line, column, severity, context changes)
+BIG_ORDER = [item("BIG", f"SKU-{i:04d}") for i in range(80)]
+ONE_FILE_PER_CODE: dict[str, tuple[str, str | bytes, int | None, str | None, str, dict]] = {
+    "csv.encoding": (
+        "order-level", lines(ORDER, "1,\xe9").encode("latin-1"), 2, None, "error", {}
+    ),
+    "csv.bom": ("order-level", "\ufeff" + lines(ORDER, order()), 1, None, "warning", {}),
+    "csv.empty": ("order-level", lines(ORDER), 1, None, "error", {}),
+    "csv.missing-column": ("order-level", lines("OrderId,ClickId", "A-1,c"), 1, None, "error", {}),
+    "csv.duplicate-column": (
+        "order-level", lines(ORDER + ",oid", order() + ",A-1"), 1, "oid", "error", {}
+    ),
+    "csv.unknown-column": (
+        "order-level", lines(ORDER + ",Amout", order() + ",1"), 1, "Amout", "warning", {}
+    ),
+    "csv.row-length": ("order-level", lines(ORDER, order() + ",x"), 2, None, "error", {}),
+    "csv.blank-line": (
+        "order-level", lines(ORDER, order("A-1"), "", order("A-2")), 3, None, "warning", {}
+    ),
+    "csv.required": ("order-level", lines(ORDER, order(OrderId="")), 2, "OrderId", "error", {}),
+    "csv.type": ("order-level", lines(ORDER, order(Amount="1.5x")), 2, "Amount", "error", {}),
+    "csv.too-long": ("order-level", lines(ORDER, order("x" * 65)), 2, "OrderId", "error", {}),
+    "csv.bad-date": ("order-level", lines(ORDER, order(when="NOW")), 2, "EventDate", "error", {}),
+    "csv.date-in-future": (
+        "order-level", lines(ORDER, order(when="2026-12-01T00:00Z")), 2, "EventDate", "error", {}
+    ),
+    "csv.date-window": (
+        "order-level", lines(ORDER, order(when="2026-08-01T00:00Z")), 2, "EventDate", "error", {}
+    ),
+    "csv.no-attribution": (
+        "order-level", lines(ORDER, order(ClickId="", CustomerId="")), 2, "ClickId", "error", {}
+    ),
+    "csv.plain-email": (
+        "order-level", lines(ORDER, order(CustomerId="a@b.example")), 2, "CustomerId", "error", {}
+    ),
+    "csv.price-conflict": (
+        "item-level", lines(ITEM + ",Amount", item() + ",5"), 2, "Amount", "error", {}
+    ),
+    "csv.item-incomplete": (
+        "item-level", lines(ITEM, item(Quantity="")), 2, "Quantity", "error", {}
+    ),
+    "csv.order-not-contiguous": (
+        "item-level", lines(ITEM, item("A"), item("B"), item("A", "S2")), 4, "OrderId", "error", {}
+    ),
+    "csv.duplicate-row": (
+        "order-level", lines(ORDER, order("A"), order("A")), 3, "OrderId", "error", {}
+    ),
+    "csv.event-type-mismatch": (
+        "order-level", lines(ORDER, order(ActionTrackerId="1")), 2, "ActionTrackerId", "error", {}
+    ),
+    "csv.no-action-ref": ("modifications", lines(MODS, ",,,0,,,RESET"), 2, "ActionId", "error", {}),
+    "csv.reason": ("modifications", lines(MODS, "1,,,0,,,reset"), 2, "Reason", "error", {}),
+    "csv.reversal-status": (
+        "modifications", lines(MODS, "1,,,0,,New,RESET"), 2, "CustomerStatus", "warning", {}
+    ),
+    "csv.formula": ("order-level", lines(ORDER, order(ClickId="=A1")), 2, "ClickId", "error", {}),
+    "csv.order-too-large": (
+        "item-level", lines(ITEM, *BIG_ORDER), 2, "OrderId", "error", {"max_email_bytes": 20_000}
+    ),
+    "csv.truncated": (
+        "order-level", lines(ORDER, *[order(f"A{i}", Amount="x") for i in range(1001)]), None, None,
+        "warning", {},
+    ),
+    "csv.unclosed-quote": ("order-level", lines(ORDER, order(ClickId='"x')), 2, None, "error", {}),
+    "csv.nul-byte": ("order-level", lines(ORDER, "\x00"), 2, None, "error", {}),
+    "csv.malformed": ("order-level", lines(ORDER, order(ClickId='"x"y')), 2, None, "error", {}),
+}  # fmt: skip
+
+
+def test_every_csv_code_has_a_file_that_triggers_it() -> None:
+    checked_elsewhere = {"csv.not-csv", "csv.unreadable"}  # manifest.py; a folder (above)
+    csv_codes = {code for code in CATALOGUE if code.startswith("csv.")}
+    assert set(ONE_FILE_PER_CODE) == csv_codes - checked_elsewhere
+
+
+@pytest.mark.parametrize("code", sorted(ONE_FILE_PER_CODE))
+def test_one_file_per_code(tmp_path: Path, code: str) -> None:
+    template, content, line, column, severity, ctx = ONE_FILE_PER_CODE[code]
+    result = check(tmp_path, content, template, **ctx)
+    matching = [f for f in result.findings if f.code == code]
+    assert matching, found(result)
+    assert (matching[0].line, matching[0].column, matching[0].severity) == (line, column, severity)
+    assert matching[0].path == REL
