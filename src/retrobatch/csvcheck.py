@@ -465,13 +465,15 @@ class _Checker:
             if age < 0:
                 code = "csv.date-in-future"
                 as_of = f"{self.ctx.as_of:%Y-%m-%dT%H:%M:%SZ}"
-                message = f"{name} {value} is after {as_of}, the as-of instant"
+                message = f"{name} {shorten(value)} is after {as_of}, the as-of instant"
             elif age > ext_days:
                 code = "csv.date-window"
-                message = f"{name} {value} is older than {ext_days} days: impact.com ignores it"
+                message = (
+                    f"{name} {shorten(value)} is older than {ext_days} days: impact.com ignores it"
+                )
             elif ext_j is None or not batch.cols[ext_j][i]:
                 code = "csv.date-window"
-                message = f"{name} {value} is older than {days} days"
+                message = f"{name} {shorten(value)} is older than {days} days"
                 if ext_name:
                     message += f" and has no {self.header.name_of(ext_name)} (up to {ext_days})"
             else:
@@ -529,7 +531,7 @@ class _Checker:
         expected = str(self.ctx.event_type)
         for col in self.tpl.with_keyword("x-event-type"):
             j = self.field(col.name)
-            if j is None or batch.cols[j].count(expected) == len(batch.lines):
+            if j is None or batch.distinct(j) == {expected}:
                 continue
             name = self.header.names[j]
             values, bad = batch.cols[j], batch.bad[j]
@@ -540,7 +542,9 @@ class _Checker:
                     and i not in bad
                     and int(value) != self.ctx.event_type
                 ):
-                    message = f"{name} {value} differs from the manifest's event_type {expected}"
+                    message = (
+                        f"{name} {shorten(value)} differs from the manifest's event_type {expected}"
+                    )
                     found.append(self._at("csv.event-type-mismatch", batch, i, j, message))
         return found
 
