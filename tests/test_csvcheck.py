@@ -630,3 +630,10 @@ def test_one_file_per_code(tmp_path: Path, code: str) -> None:
     assert matching, found(result)
     assert (matching[0].line, matching[0].column, matching[0].severity) == (line, column, severity)
     assert matching[0].path == REL
+
+
+def test_indexed_item_columns_are_checked_like_their_column(tmp_path: Path) -> None:
+    header = "ActionId,Sku,Quantity,Sku2,Quantity2,Reason"
+    content = lines(header, "111,S-1,1,S-2,x,ITEM_RETURNED", "112,S-1,0,,,ITEM_RETURNED")
+    result = check(tmp_path, content, "item-modifications")
+    assert found(result) == [("csv.type", 2, "Quantity2")]

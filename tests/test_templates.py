@@ -117,3 +117,13 @@ def test_typed_columns_can_be_checked_a_whole_column_at_a_time() -> None:
     for name in ("CampaignId", "EventDate", "Amount", "CurrencyCode", "Quantity", "MediaId"):
         assert columns[name].joined_pattern is not None, name
     assert all(p is not None for p in columns["CustomerId"].joined_forbidden)
+
+
+def test_indexed_item_modification_columns_are_known_and_checked_like_their_column() -> None:
+    template = load_template("item-modifications")
+    header = resolve_header(template, ["ActionId", "Reason", "Sku", "sku2", "Quantity2"])
+    assert header.problems == ()
+    assert header.columns[3] is template.columns["Sku"]
+    assert header.index["Sku"] == 2  # the indexed form is never the column itself
+    problems = resolve_header(template, ["ActionId", "Reason", "Sku2"]).problems
+    assert [p.code for p in problems] == ["csv.missing-column"]  # Sku itself is still required

@@ -136,9 +136,19 @@ class Template:
     schema: Mapping[str, Any]
     lookup: dict[str, str]  # lower-case name or alias -> canonical name
     extra: Column  # the rules every cell obeys, applied to columns the template does not know
+    # Other names a column goes by (patternProperties, e.g. Sku1, Sku2): checked like it, but
+    # never required and never the column itself.
+    indexed: tuple[tuple[re.Pattern[str], str], ...] = ()
 
     def canonical(self, header_name: str) -> str | None:
         return self.lookup.get(header_name.lower())
+
+    def indexed_form(self, header_name: str) -> str | None:
+        """The column that `header_name` is an indexed form of (Sku2 -> Sku), if any."""
+        for pattern, column in self.indexed:
+            if pattern.search(header_name):
+                return column
+        return None
 
     def with_keyword(self, keyword: str) -> list[Column]:
         return [c for c in self.columns.values() if keyword in c.keywords]
@@ -172,6 +182,11 @@ def compile_template(name: str, schema: Mapping[str, Any]) -> Template:
         schema=schema,
         lookup=lookup,
         extra=_compile_column("", {"$ref": CELL_REF}, schema, set(), {}),
+        indexed=tuple(
+            (re.compile(pattern, re.IGNORECASE), ref.rpartition("/")[2])
+            for pattern, sub in schema.get("patternProperties", {}).items()
+            if (ref := sub.get("$ref", "")).startswith("#/properties/")
+        ),
     )
 
 
@@ -338,8 +353,10 @@ def resolve_header(
             continue
         seen[key] = name
         if canonical is None:
-            problems.append(HeaderProblem("csv.unknown-column", name, _unknown(template, name)))
-            columns.append(None)
+            indexed = template.indexed_form(name)
+            if indexed is None:
+                problems.append(HeaderProblem("csv.unknown-column", name, _unknown(template, name)))
+            columns.append(template.columns[indexed] if indexed else None)
             continue
         index[canonical] = i
         columns.append(template.columns[canonical])
