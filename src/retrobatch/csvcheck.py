@@ -235,6 +235,9 @@ class _Checker:
         self.prev_order = ""  # item-level: the order of the previous batch's last record,
         self.prev_keys: set[str] = set()  # the Skus it listed there,
         self.prev_size = 0  # and their bytes
+        self.run_line = 0  # the line where that order starts
+        self.order_ids: list[str] = []  # where orders start (item-level: runs of lines), in
+        self.order_lines: list[int] = []  # file order; `orders` is built from them at the end
         self.dates = self._date_rules()
         self.future_from = _minute(ctx.as_of, -_NEAR)
         # Whether a record can hold values in two columns of which it may hold only one.
@@ -601,29 +604,27 @@ class _Checker:
         if self.tpl.contiguous:
             return self._order_runs(batch, o)
         oids, lines = batch.cols[o], batch.lines
-        added = dict(zip(oids, lines, strict=True))
+        self._record_orders(batch, o, range(len(oids)))
         found = []
-        if (
-            batch.bad[o]
-            or "" in added
-            or len(added) != len(oids)
-            or not self.orders.keys().isdisjoint(added)
-        ):
-            name = self.header.names[o]
-            for i, oid in enumerate(oids):
-                if not oid or i in batch.bad[o]:
-                    continue
-                first = self.orders.setdefault(oid, lines[i])
-                if first != lines[i]:
-                    message = f"order {shorten(oid)} appears again (first on line {first})"
-                    found.append(finding("csv.duplicate-row", self.rel, message, lines[i], name))
-        else:
-            self.orders.update(added)
-        if self.size_limit is not None and max(batch.sizes) > self.size_limit:
+        if self.size_limit is not None and batch.longest > self.size_limit:
             for i, size in enumerate(batch.sizes):
                 if size > self.size_limit and oids[i]:
                     found += self._too_large(oids[i], size, lines[i])
         return found
+
+    def _record_orders(self, batch: _Batch, o: int, starts: Sequence[int]) -> None:
+        """Remember the records where orders start; whether one starts twice is settled in
+        `finish`, with one dict built at once (probing a growing dict batch by batch costs
+        twice as much)."""
+        ids = list(map(batch.cols[o].__getitem__, starts))
+        lines = list(map(batch.lines.__getitem__, starts))
+        bad = batch.bad[o]
+        if bad or (batch.maybe_empty and "" in ids):
+            keep = [k for k, start in enumerate(starts) if ids[k] and start not in bad]
+            ids = [ids[k] for k in keep]
+            lines = [lines[k] for k in keep]
+        self.order_ids += ids
+        self.order_lines += lines
 
     def _order_runs(self, batch: _Batch, o: int) -> list[Finding]:
         """Item-level: the lines of an order are consecutive, and name each Sku once."""
@@ -633,13 +634,15 @@ class _Checker:
         ends = [*starts[1:], n]
         run_oids = list(map(oids.__getitem__, starts))
         continued = bool(self.prev_order) and run_oids[0] == self.prev_order
-        first_new = 1 if continued else 0
-        found = self._new_orders(batch, o, starts[first_new:], run_oids[first_new:])
+        self._record_orders(batch, o, starts[1:] if continued else starts)
+        found = []
         s = self.field(self.tpl.unique[1]) if len(self.tpl.unique) > 1 else None
         if s is not None:
             found += self._duplicate_skus(batch, o, s, starts, ends, continued)
         if self.size_limit is not None:
             found += self._run_sizes(batch, starts, ends, run_oids, continued)
+        if not (continued and len(starts) == 1):
+            self.run_line = batch.lines[starts[-1]]
         self.prev_order = run_oids[-1]
         return found
 
@@ -666,39 +669,8 @@ class _Checker:
         for k in compress(range(len(sizes)), map(gt, sizes, repeat(self.size_limit))):
             oid = run_oids[k]
             if oid:
-                line = self.orders.get(oid, batch.lines[starts[k]])
+                line = self.run_line if continued and k == 0 else batch.lines[starts[k]]
                 found += self._too_large(oid, sizes[k], line)
-        return found
-
-    def _new_orders(
-        self, batch: _Batch, o: int, starts: list[int], oids: list[str]
-    ) -> list[Finding]:
-        """Record the orders that start in this batch; an order seen before is not contiguous."""
-        lines = batch.lines
-        if not batch.bad[o] and "" not in oids and self.orders.keys().isdisjoint(oids):
-            before = len(self.orders)
-            self.orders.update(zip(oids, map(lines.__getitem__, starts), strict=False))
-            if len(self.orders) - before == len(oids):
-                return []
-            for oid in oids:  # an order twice in this batch: undo, then go one by one
-                self.orders.pop(oid, None)
-        found = []
-        name = self.header.names[o]
-        for start, oid in zip(starts, oids, strict=True):
-            if not oid or start in batch.bad[o]:
-                continue
-            first = self.orders.setdefault(oid, lines[start])
-            if first != lines[start]:
-                found.append(
-                    finding(
-                        "csv.order-not-contiguous",
-                        self.rel,
-                        f"order {shorten(oid)} continues here after other orders "
-                        f"(first seen on line {first})",
-                        lines[start],
-                        name,
-                    )
-                )
         return found
 
     def _duplicate_skus(
@@ -730,6 +702,32 @@ class _Checker:
             self.prev_keys.update(last)
         else:
             self.prev_keys = set(last)
+        return found
+
+    def _settle_orders(self) -> list[Finding]:
+        """Build `orders` (each order's first line) and report orders that start twice."""
+        ids, lines = self.order_ids, self.order_lines
+        # Inserted last to first, so each order keeps its first line.
+        self.orders = dict(zip(reversed(ids), reversed(lines), strict=True))
+        if len(self.orders) == len(ids):
+            return []
+        o = self.field(self.tpl.unique[0])
+        name = self.header.names[o] if o is not None else None
+        found = []
+        for oid, line in zip(ids, lines, strict=True):
+            first = self.orders[oid]
+            if first == line:
+                continue
+            if self.tpl.contiguous:
+                code = "csv.order-not-contiguous"
+                message = (
+                    f"order {shorten(oid)} continues here after other orders "
+                    f"(first seen on line {first})"
+                )
+            else:
+                code = "csv.duplicate-row"
+                message = f"order {shorten(oid)} appears again (first on line {first})"
+            found.append(finding(code, self.rel, message, line, name))
         return found
 
     def _too_large(self, oid: str, size: int, line: int) -> list[Finding]:
@@ -798,6 +796,7 @@ class _Checker:
         self.cents[currency] = self.cents.get(currency, 0) + cents
 
     def finish(self) -> None:
+        self.report.add(self._settle_orders())
         stats = self.stats
         stats.orders = len(self.orders) if self.tpl.kind == "conversion" else len(self.actions)
         stats.amounts = {c: Decimal(cents).scaleb(-2) for c, cents in self.cents.items()}
