@@ -31,6 +31,7 @@ from .receipts import (
 )
 from .settings import Settings
 from .submissions import SUBMISSIONS_DIR, SubmissionFolder, discover
+from .templates import column_index
 
 COMPLETE = "Complete"
 UNMATCHED = "unmatched"
@@ -353,11 +354,6 @@ def _attachment_records(
     return placed, None
 
 
-def _column(header: tuple[str, ...], *names: str) -> int | None:
-    wanted = {n.lower() for n in names}
-    return next((i for i, h in enumerate(header) if h.strip().lower() in wanted), None)
-
-
 def _place(placed: Placed, line: int | None) -> _Record | None:
     """The data record covering the attachment's physical `line` (the header is no record)."""
     if line is None:
@@ -376,10 +372,12 @@ def explain_errors(root: Path, receipt: Receipt, folder: Path | None = None) -> 
     the error is placed by impact.com's own OrderId (and Sku), and `note` says so.
     """
     folder = folder or root / SUBMISSIONS_DIR / receipt.submission
-    csv_rel, source, unreadable = _committed_csv(root, folder)
+    template, csv_rel, source, unreadable = _committed_csv(root, folder)
     records = _records(source) if source is not None else []
-    header = records[0].fields if records else ()
-    columns = (_column(header, "OrderId", "Oid"), _column(header, "Sku"))
+    columns: tuple[int | None, int | None] = (None, None)
+    if records:
+        header = list(records[0].fields)
+        columns = (column_index(template, header, "OrderId"), column_index(template, header, "Sku"))
     mapped: list[MappedError] = []
     for entry in receipt.processing:
         if not entry.errors:
@@ -398,16 +396,16 @@ def explain_errors(root: Path, receipt: Receipt, folder: Path | None = None) -> 
     return mapped
 
 
-def _committed_csv(root: Path, folder: Path) -> tuple[str | None, bytes | None, str]:
-    """The CSV the manifest names (path, bytes) or the reason it cannot be read."""
+def _committed_csv(root: Path, folder: Path) -> tuple[str, str | None, bytes | None, str]:
+    """The manifest's template and CSV (path, bytes), or the reason the CSV cannot be read."""
     loaded = load_manifest(folder, root, None)
-    if loaded.csv_path is None:
-        return None, None, "the CSV named by the manifest cannot be read"
+    if loaded.manifest is None or loaded.csv_path is None:
+        return "", None, None, "the CSV named by the manifest cannot be read"
     rel = loaded.csv_path.relative_to(root).as_posix()
     try:
-        return rel, loaded.csv_path.read_bytes(), ""
+        return loaded.manifest.template, rel, loaded.csv_path.read_bytes(), ""
     except OSError as exc:
-        return rel, None, f"cannot read {rel}: {exc.strerror}"
+        return loaded.manifest.template, rel, None, f"cannot read {rel}: {exc.strerror}"
 
 
 def _cell(record: _Record, column: int | None) -> str:
