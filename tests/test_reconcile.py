@@ -326,6 +326,22 @@ def test_an_order_the_csv_does_not_hold_is_not_placed(tmp_path: Path) -> None:
     assert mapped.note is not None and "not placed" in mapped.note
 
 
+def test_without_its_csv_an_error_keeps_what_impact_com_said(tmp_path: Path) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    receipt = receipt_of(folder, tmp_path)
+    (folder / "conversions.csv").unlink()
+    error = {"line": 4, "order_id": "A-2", "sku": "", "status": "Validation", "reason": "MALFORMED"}
+    receipt.processing.append(_complete(f"{SUB}.csv", [error]))
+    (mapped,) = explain_errors(tmp_path, receipt)
+    assert (mapped.line, mapped.csv_line, mapped.order_id, mapped.reason) == (
+        4,
+        None,
+        "A-2",
+        "MALFORMED",
+    )
+    assert mapped.note == "the CSV named by the manifest cannot be read: not placed on a row"
+
+
 def test_lines_count_physical_lines_of_quoted_multiline_fields(tmp_path: Path) -> None:
     header, *rows = item_rows("A-1", "A-2").splitlines()
     rows[0] = rows[0].replace("cust-A-1", '"two\nlines, quoted"')
