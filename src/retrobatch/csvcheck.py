@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -237,7 +238,7 @@ class _Checker:
         self.prev_size = 0  # and their bytes
         self.run_line = 0  # the line where that order starts
         self.order_ids: list[str] = []  # where orders start (item-level: runs of lines), in
-        self.order_lines: list[int] = []  # file order; `orders` is built from them at the end
+        self.order_lines = array("q")  # file order; `orders` is built from them at the end
         self.dates = self._date_rules()
         self.future_from = _minute(ctx.as_of, -_NEAR)
         # Whether a record can hold values in two columns of which it may hold only one.
@@ -624,7 +625,7 @@ class _Checker:
             ids = [ids[k] for k in keep]
             lines = [lines[k] for k in keep]
         self.order_ids += ids
-        self.order_lines += lines
+        self.order_lines.extend(lines)
 
     def _order_runs(self, batch: _Batch, o: int) -> list[Finding]:
         """Item-level: the lines of an order are consecutive, and name each Sku once."""
@@ -710,6 +711,7 @@ class _Checker:
         # Inserted last to first, so each order keeps its first line.
         self.orders = dict(zip(reversed(ids), reversed(lines), strict=True))
         if len(self.orders) == len(ids):
+            self.order_ids, self.order_lines = [], array("q")
             return []
         o = self.field(self.tpl.unique[0])
         name = self.header.names[o] if o is not None else None
