@@ -769,12 +769,15 @@ class _Checker:
                 currencies = [currencies[i] for i in rows]
             if not currencies:
                 continue
-            single = len(batch.distinct(c)) == 1 if c is not None and rows is None else None
-            if single or (single is None and currencies.count(currencies[0]) == len(currencies)):
+            if c is not None and rows is None:
+                single = len(batch.distinct(c)) == 1
+            else:
+                single = currencies.count(currencies[0]) == len(currencies)
+            if single:
                 self._add(currencies[0], self._cents(*columns))
                 continue
             for currency in set(currencies):
-                mine = [currency == c for c in currencies]
+                mine = list(map(currency.__eq__, currencies))
                 self._add(currency, self._cents(*(list(compress(col, mine)) for col in columns)))
 
     def _cents(self, prices: list[str], quantities: list[str] | None = None) -> int:
