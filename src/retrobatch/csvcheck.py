@@ -224,7 +224,7 @@ class _Checker:
         room = (ctx.max_email_bytes - HEADER_ALLOWANCE) * 3 // 4 - header_size
         self.size_limit = room if _encoded(file_size) > ctx.max_email_bytes else None
         self.header_size = header_size
-        self.too_large: set[str] = set()
+        self.too_large: dict[str, tuple[int, int]] = {}  # order -> (bytes, first line)
         self.partners: set[str] = set()
         self.cents: dict[str, int] = {}  # amounts per currency, in hundredths
         self.known_cents: dict[str, int] = {}  # price as written -> hundredths
@@ -610,7 +610,7 @@ class _Checker:
         if self.size_limit is not None and batch.longest > self.size_limit:
             for i, size in enumerate(batch.sizes):
                 if size > self.size_limit and oids[i]:
-                    found += self._too_large(oids[i], size, lines[i])
+                    self._too_large(oids[i], size, lines[i])
         return found
 
     def _record_orders(self, batch: _Batch, o: int, starts: Sequence[int]) -> None:
@@ -671,7 +671,7 @@ class _Checker:
             oid = run_oids[k]
             if oid:
                 line = self.run_line if continued and k == 0 else batch.lines[starts[k]]
-                found += self._too_large(oid, sizes[k], line)
+                self._too_large(oid, sizes[k], line)
         return found
 
     def _duplicate_skus(
@@ -689,6 +689,8 @@ class _Checker:
         found = []
         name = self.header.names[s]
         for k in sorted(suspects):
+            if not oids[starts[k]] or starts[k] in batch.bad[o]:
+                continue  # no order to speak of: csv.required or a bad OrderId says so
             seen = set(self.prev_keys) if continued and k == 0 else set()
             for i in range(starts[k], ends[k]):
                 sku = skus[i]
@@ -732,18 +734,26 @@ class _Checker:
             found.append(finding(code, self.rel, message, line, name))
         return found
 
-    def _too_large(self, oid: str, size: int, line: int) -> list[Finding]:
-        if oid in self.too_large:
+    def _too_large(self, oid: str, size: int, line: int) -> None:
+        """Note an order too large for one message; reported in `finish` with its full size
+        (a run of lines that goes on past this batch grows)."""
+        known = self.too_large.get(oid)
+        self.too_large[oid] = (max(size, known[0]) if known else size, line)
+
+    def _too_large_findings(self) -> list[Finding]:
+        if not self.too_large:
             return []
-        self.too_large.add(oid)
-        total = _encoded(self.header_size + size)
         o = self.field(self.tpl.unique[0])
         name = self.header.names[o] if o is not None else None
-        message = (
-            f"order {shorten(oid)} alone needs about {total:,} bytes as an e-mail, more than "
-            f"max_email_bytes ({self.ctx.max_email_bytes:,})"
-        )
-        return [finding("csv.order-too-large", self.rel, message, line, name)]
+        found = []
+        for oid, (size, line) in self.too_large.items():
+            total = _encoded(self.header_size + size)
+            message = (
+                f"order {shorten(oid)} alone needs about {total:,} bytes as an e-mail, more "
+                f"than max_email_bytes ({self.ctx.max_email_bytes:,})"
+            )
+            found.append(finding("csv.order-too-large", self.rel, message, line, name))
+        return found
 
     def _actions(self, batch: _Batch) -> None:
         _count_actions(self.actions, self.header, batch.cols, batch.lines)
@@ -801,7 +811,7 @@ class _Checker:
         self.cents[currency] = self.cents.get(currency, 0) + cents
 
     def finish(self) -> None:
-        self.report.add(self._settle_orders())
+        self.report.add(self._settle_orders() + self._too_large_findings())
         stats = self.stats
         stats.orders = len(self.orders) if self.tpl.kind == "conversion" else len(self.actions)
         stats.amounts = {c: Decimal(cents).scaleb(-2) for c, cents in self.cents.items()}
