@@ -3,8 +3,10 @@
 The rules are impact.com's (../shared/impact-format.md) as the template schemas state them; the
 codes and their meaning are the contract's (../shared/contract.md, "Findings"). A file is read in
 batches of records (csvstream); each batch is turned into columns and each column is checked
-whole (one regex over the column joined by line breaks), so a million-row file costs about two
-bare `csv.reader` passes. Single cells are looked at only where a column test fails.
+whole (its distinct values, or one regex over the column joined by line breaks), so a
+million-row file costs a little over two bare `csv.reader` passes (benchmarks/check_speed.py).
+Single cells are looked at only where a column test fails. Everything that must see the whole
+file (orders seen twice, the earliest and latest EventDate, totals) is kept as it goes.
 """
 
 from __future__ import annotations
@@ -198,6 +200,9 @@ class _Batch:
 
 
 class _Checker:
+    """The rules that look at records, fed one batch at a time; state that spans batches (the
+    order in progress, values already seen) lives here."""
+
     def __init__(
         self,
         tpl: Template,
@@ -606,12 +611,11 @@ class _Checker:
             return self._order_runs(batch, o)
         oids, lines = batch.cols[o], batch.lines
         self._record_orders(batch, o, range(len(oids)))
-        found = []
         if self.size_limit is not None and batch.longest > self.size_limit:
             for i, size in enumerate(batch.sizes):
                 if size > self.size_limit and oids[i]:
                     self._too_large(oids[i], size, lines[i])
-        return found
+        return []
 
     def _record_orders(self, batch: _Batch, o: int, starts: Sequence[int]) -> None:
         """Remember the records where orders start; whether one starts twice is settled in
@@ -639,9 +643,9 @@ class _Checker:
         found = []
         s = self.field(self.tpl.unique[1]) if len(self.tpl.unique) > 1 else None
         if s is not None:
-            found += self._duplicate_skus(batch, o, s, starts, ends, continued)
+            found = self._duplicate_skus(batch, o, s, starts, ends, continued)
         if self.size_limit is not None:
-            found += self._run_sizes(batch, starts, ends, run_oids, continued)
+            self._run_sizes(batch, starts, ends, run_oids, continued)
         if not (continued and len(starts) == 1):
             self.run_line = batch.lines[starts[-1]]
         self.prev_order = run_oids[-1]
@@ -654,7 +658,7 @@ class _Checker:
         ends: list[int],
         run_oids: list[str],
         continued: bool,
-    ) -> list[Finding]:
+    ) -> None:
         """Runs of one order too large for a message; only a run longer than the batch can be,
         so most batches need one sum."""
         assert self.size_limit is not None
@@ -662,17 +666,15 @@ class _Checker:
         last = sum(batch.sizes[starts[-1] :])
         self.prev_size = last + (carried if len(starts) == 1 else 0)
         if sum(batch.sizes) + carried <= self.size_limit:
-            return []
+            return
         offsets = [0, *accumulate(batch.sizes)]
         sizes = list(map(sub, map(offsets.__getitem__, ends), map(offsets.__getitem__, starts)))
         sizes[0] += carried
-        found = []
         for k in compress(range(len(sizes)), map(gt, sizes, repeat(self.size_limit))):
             oid = run_oids[k]
             if oid:
                 line = self.run_line if continued and k == 0 else batch.lines[starts[k]]
                 self._too_large(oid, sizes[k], line)
-        return found
 
     def _duplicate_skus(
         self, batch: _Batch, o: int, s: int, starts: list[int], ends: list[int], continued: bool
