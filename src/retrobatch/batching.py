@@ -1,0 +1,236 @@
+"""Splitting a batch into messages that each fit under `max_email_bytes`, at order boundaries.
+
+impact.com rejects the later lines of an order that continues after other orders, so an order
+never spans two parts. A part is the header line plus the original lines of its orders, byte for
+byte (blank lines dropped); it is described by byte spans of the committed file so a large batch
+is never held in memory whole. A batch that fits in one message is the committed file itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .findings import Finding, finding
+
+_BOM = b"\xef\xbb\xbf"
+_CHUNK = 1 << 20
+
+# Measures a message: (attachment name, attachment length) -> encoded message size.
+Sizer = Callable[[str, int], int]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One attachment: its name, where its bytes are in the file, and what the receipt says."""
+
+    attachment: str
+    spans: tuple[tuple[int, int], ...]  # (offset, length) in the committed file
+    sha256: str
+    rows: int
+    size: int  # attachment bytes
+
+    def read(self, path: Path) -> bytes:
+        with path.open("rb") as fh:
+            chunks = []
+            for offset, length in self.spans:
+                fh.seek(offset)
+                chunks.append(fh.read(length))
+        return b"".join(chunks)
+
+
+@dataclass
+class Split:
+    parts: list[Part] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Record:
+    offset: int
+    length: int
+    line: int  # 1-based line where the record starts
+    key: str | None  # the OrderId, None when the template has none
+
+
+def part_name(submission_id: str, index: int, count: int) -> str:
+    if count == 1:
+        return f"{submission_id}.csv"
+    return f"{submission_id}.part-{index}-of-{count}.csv"
+
+
+def split_batch(
+    path: Path,
+    rel: str,
+    submission_id: str,
+    template: str,
+    max_bytes: int,
+    sizer: Sizer,
+) -> Split:
+    """The attachments for a batch: the whole file when it fits, else parts named N-of-M."""
+    total = path.stat().st_size
+    whole = part_name(submission_id, 1, 1)
+    if sizer(whole, total) <= max_bytes:
+        sha, rows = _describe_whole(path, template)
+        return Split([Part(whole, ((0, total),), sha, rows, total)])
+    # The size of a part's name depends on how many parts there are: retry with wider counts.
+    digits = 1
+    while True:
+        split = _split_records(path, rel, submission_id, template, max_bytes, sizer, digits)
+        if split.findings or len(str(len(split.parts))) <= digits:
+            return split
+        digits = len(str(len(split.parts)))
+
+
+def _split_records(
+    path: Path,
+    rel: str,
+    submission_id: str,
+    template: str,
+    max_bytes: int,
+    sizer: Sizer,
+    digits: int,
+) -> Split:
+    widest = int("9" * digits)
+    longest_name = part_name(submission_id, widest, widest)
+
+    def fits(length: int) -> bool:
+        return sizer(longest_name, length) <= max_bytes
+
+    records = _records(path, template)
+    header = next(records, None)
+    if header is None:
+        return Split()
+    groups: list[list[_Record]] = []
+    group_lengths: list[int] = []
+    for order in _orders(records):
+        length = sum(r.length for r in order)
+        if not fits(header.length + length):
+            what = f"order {order[0].key!r}" if order[0].key is not None else "this record"
+            return Split(
+                findings=[
+                    finding(
+                        "csv.order-too-large",
+                        rel,
+                        f"{what} alone does not fit in one message of at most {max_bytes:,} bytes",
+                        order[0].line,
+                        "OrderId" if order[0].key is not None else None,
+                    )
+                ]
+            )
+        if groups and fits(header.length + group_lengths[-1] + length):
+            groups[-1].extend(order)
+            group_lengths[-1] += length
+        else:
+            groups.append(list(order))
+            group_lengths.append(length)
+    parts = []
+    for index, group in enumerate(groups, start=1):
+        spans = _merge_spans(
+            [(header.offset, header.length)] + [(r.offset, r.length) for r in group]
+        )
+        name = part_name(submission_id, index, len(groups))
+        parts.append(_describe_part(path, name, spans, len(group)))
+    return Split(parts)
+
+
+def _describe_part(path: Path, name: str, spans: tuple[tuple[int, int], ...], rows: int) -> Part:
+    part = Part(name, spans, "", rows, sum(length for _, length in spans))
+    digest = hashlib.sha256(part.read(path)).hexdigest()
+    return Part(name, spans, digest, rows, part.size)
+
+
+def _describe_whole(path: Path, template: str) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    rows = sum(1 for _ in _records(path, template)) - 1
+    return digest.hexdigest(), max(rows, 0)
+
+
+def _merge_spans(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    merged: list[tuple[int, int]] = []
+    for offset, length in spans:
+        if merged and merged[-1][0] + merged[-1][1] == offset:
+            merged[-1] = (merged[-1][0], merged[-1][1] + length)
+        else:
+            merged.append((offset, length))
+    return tuple(merged)
+
+
+def _orders(records: Iterator[_Record]) -> Iterator[list[_Record]]:
+    """Consecutive records of one OrderId; a record without a key is an order of its own."""
+    current: list[_Record] = []
+    for record in records:
+        if current and (record.key is None or record.key != current[0].key):
+            yield current
+            current = []
+        current.append(record)
+    if current:
+        yield current
+
+
+def _records(path: Path, template: str) -> Iterator[_Record]:
+    """The header, then each non-blank record with its OrderId, from the raw bytes.
+
+    A record ends at a line end outside quotes, so a quoted value holding a line break stays
+    in its record, as impact.com's CSV reader sees it.
+    """
+    key_index: int | None = None
+    offset = 0
+    line_no = 0
+    pending: list[bytes] = []
+    start = start_line = 0
+    first = True
+    with path.open("rb") as fh:
+        for raw in fh:
+            line_no += 1
+            if not pending:
+                start, start_line = offset, line_no
+            pending.append(raw)
+            offset += len(raw)
+            text = b"".join(pending)
+            if text.count(b'"') % 2:
+                continue
+            pending = []
+            if first:
+                first = False
+                fields = _fields(text.removeprefix(_BOM))
+                key_index = column_index(template, fields, "OrderId")
+                yield _Record(start, len(text), start_line, None)
+                continue
+            if not text.strip():
+                continue
+            key = None
+            if key_index is not None:
+                fields = _fields(text)
+                key = fields[key_index] if key_index < len(fields) else ""
+            yield _Record(start, len(text), start_line, key)
+        if pending:  # an unclosed quote runs to the end: one record, as the checker reports it
+            text = b"".join(pending)
+            yield _Record(start, len(text), start_line, None)
+
+
+def _fields(record: bytes) -> list[str]:
+    text = record.decode("utf-8", "replace")
+    return next(csv.reader([text.rstrip("\r\n")], strict=False), [])
+
+
+_ALIASES = {"oid": "orderid"}
+
+
+def column_index(template_name: str, header_fields: list[str], column: str) -> int | None:
+    """Where a column is in a header, matched case-insensitively and through its aliases.
+
+    Stand-in for `templates.column_index` until the templates module lands on main.
+    """
+    wanted = column.lower()
+    for i, name in enumerate(header_fields):
+        normal = name.strip().lower()
+        if _ALIASES.get(normal, normal) == wanted:
+            return i
+    return None
