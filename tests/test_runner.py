@@ -142,12 +142,13 @@ def test_a_failed_submission_is_retried_when_its_files_change(
     smtp_server.handler.decide = lambda content, n: "554 5.6.0 bad file"
     assert _states(_run(repos, smtp_server)) == {SUB: "failed"}
     smtp_server.handler.decide = None
-    (folder / "conversions.csv").write_bytes(item_csv([("A-1", 1)]))
+    fixed = item_csv([("A-1", 1)])
+    (folder / "conversions.csv").write_bytes(fixed)
     repos.work.index.add([str(folder / "conversions.csv")])
     repos.work.index.commit("Drop A-2")
     report = _run(repos, smtp_server)
     assert _states(report) == {SUB: "sent"}
-    assert _attachment(smtp_server.received[0].content)[1] == item_csv([("A-1", 1)])
+    assert _attachment(smtp_server.received[0].content)[1] == fixed
 
 
 def test_451_then_250_delivers_exactly_one_message(repos: Repos, smtp_server: SmtpServer) -> None:
