@@ -6,18 +6,12 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retrobatch import message
 from retrobatch.batching import column_index, split_batch
-from retrobatch.message import (
-    Envelope,
-    build_message,
-    encoded_size,
-    message_bytes,
-    new_message_id,
-)
 from runner_env import HEADER, SENDER, item_csv
 
-ENVELOPE = Envelope(SENDER, "a1b2c3@inbound.example", ("finance@brand.example",))
-SIZER = partial(encoded_size, ENVELOPE)
+ENVELOPE = message.Envelope(SENDER, "a1b2c3@inbound.example", ("finance@brand.example",))
+SIZER = partial(message.encoded_size, ENVELOPE)
 SUB = "2026-11-20-outage"
 
 
@@ -61,8 +55,10 @@ def test_a_large_batch_splits_at_order_boundaries_and_every_message_fits(tmp_pat
         assert body.startswith(HEADER.encode() + b"\r\n")
         assert part.sha256 == hashlib.sha256(body).hexdigest()
         assert part.rows == len(body.splitlines()) - 1
-        message = build_message(ENVELOPE, part.attachment, body, new_message_id(SENDER))
-        assert len(message_bytes(message)) <= max_bytes
+        built = message.build_message(
+            ENVELOPE, part.attachment, body, message.new_message_id(SENDER)
+        )
+        assert len(message.message_bytes(built)) <= max_bytes
         joined += body.splitlines(keepends=True)[1:]
     assert joined == _data_lines(data)  # the original rows, in order, byte for byte
     order_of = [line.split(b",")[3] for line in joined]

@@ -8,6 +8,7 @@ from retrobatch.cli import main
 from runner_env import SMTP_PASSWORD, SMTP_USER, Repos, SmtpServer, item_csv
 
 SUB = "2026-11-20-checkout-outage"
+Capture = pytest.CaptureFixture[str]
 SECRETS = (
     SMTP_PASSWORD,
     base64.b64encode(SMTP_PASSWORD.encode()).decode(),
@@ -36,26 +37,32 @@ def _use(server: SmtpServer, monkeypatch: pytest.MonkeyPatch, **extra: str) -> N
         monkeypatch.setenv(name, value)
 
 
+@pytest.fixture
+def smtp(smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> SmtpServer:
+    """The test server, configured through the environment as a workflow would."""
+    _use(smtp_server, monkeypatch)
+    return smtp_server
+
+
 def _cli(repos: Repos, *args: str) -> int:
     return main([*args, "--repo", str(repos.root)])
 
 
-def test_run_prints_one_line_per_submission(
-    repos: Repos,
-    smtp_server: SmtpServer,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_nothing_to_send_needs_no_smtp_settings(repos: Repos, capsys: Capture) -> None:
     assert _cli(repos, "run") == 0
-    assert capsys.readouterr().out == "nothing to send\n"  # no SMTP settings needed
+    assert capsys.readouterr().out == "nothing to send\n"
+
+
+def test_run_prints_one_line_per_submission(
+    repos: Repos, smtp: SmtpServer, capsys: Capture
+) -> None:
     repos.add_submission(SUB, item_csv([("A-1", 2), ("A-2", 1)]))
-    _use(smtp_server, monkeypatch)
     assert _cli(repos, "run") == 0
     assert capsys.readouterr().out == (f"{SUB}: sent 1 part (3 rows) to a1b2c3@inbound.example\n")
 
 
 def test_without_an_smtp_host_run_exits_2_and_says_how_to_configure(
-    repos: Repos, capsys: pytest.CaptureFixture[str]
+    repos: Repos, capsys: Capture
 ) -> None:
     repos.add_submission(SUB, item_csv([("A-1", 1)]))
     assert _cli(repos, "run") == 2
@@ -66,22 +73,14 @@ def test_without_an_smtp_host_run_exits_2_and_says_how_to_configure(
     assert len(err.splitlines()) == 1
 
 
-def test_a_refusal_exits_1(
-    repos: Repos,
-    smtp_server: SmtpServer,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_a_refusal_exits_1(repos: Repos, smtp: SmtpServer, capsys: Capture) -> None:
     repos.add_submission(SUB, item_csv([("A-1", 1)]))
-    smtp_server.handler.decide = lambda content, n: "550 5.7.1 no"
-    _use(smtp_server, monkeypatch)
+    smtp.handler.decide = lambda content, n: "550 5.7.1 no"
     assert _cli(repos, "run") == 1
     assert capsys.readouterr().out == f"{SUB}: failed: {SUB}.csv: end of DATA: 550 5.7.1 no\n"
 
 
-def test_dry_run_and_outbox_need_no_server(
-    repos: Repos, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_dry_run_and_outbox_need_no_server(repos: Repos, tmp_path: Path, capsys: Capture) -> None:
     repos.add_submission(SUB, item_csv([("A-1", 1)]))
     assert _cli(repos, "run", "--dry-run") == 0
     assert capsys.readouterr().out == (
@@ -92,14 +91,10 @@ def test_dry_run_and_outbox_need_no_server(
 
 
 def test_resolve_from_the_command_line(
-    repos: Repos,
-    smtp_server: SmtpServer,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    repos: Repos, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch, capsys: Capture
 ) -> None:
     repos.add_submission(SUB, item_csv([("A-1", 1)]))
-    smtp_server.handler.decide = lambda content, n: "drop"
-    _use(smtp_server, monkeypatch)
+    smtp.handler.decide = lambda content, n: "drop"
     assert _cli(repos, "run") == 1
     assert "in doubt" in capsys.readouterr().out
     assert _cli(repos, "run") == 1
@@ -115,7 +110,7 @@ def test_resolve_from_the_command_line(
 
 
 def test_a_bad_as_of_is_a_usage_error(
-    repos: Repos, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    repos: Repos, monkeypatch: pytest.MonkeyPatch, capsys: Capture
 ) -> None:
     monkeypatch.setenv("RETROBATCH_AS_OF", "yesterday")
     assert _cli(repos, "run") == 2
@@ -126,7 +121,7 @@ def test_the_password_never_shows(
     repos: Repos,
     smtp_server: SmtpServer,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    capsys: Capture,
     caplog: pytest.LogCaptureFixture,
     tmp_path: Path,
 ) -> None:

@@ -14,6 +14,14 @@ def _write(repo_root: Path, rel: str, text: str) -> str:
     return rel
 
 
+def _push_from_other(repos: Repos, rel: str, text: str) -> None:
+    """Someone else's commit reaches origin while `work` is not looking."""
+    _write(Path(str(repos.other.working_tree_dir)), rel, text)
+    repos.other.index.add([rel])
+    repos.other.index.commit("theirs")
+    repos.other.remote("origin").push("main").raise_if_error()
+
+
 def test_commit_paths_commits_only_those_paths_as_the_committer(repos: Repos) -> None:
     root = repos.root
     _write(root, "staged.txt", "someone else's work\n")
@@ -27,10 +35,7 @@ def test_commit_paths_commits_only_those_paths_as_the_committer(repos: Repos) ->
 
 
 def test_push_rebases_when_origin_moved(repos: Repos) -> None:
-    _write(Path(str(repos.other.working_tree_dir)), "theirs.txt", "x\n")
-    repos.other.index.add(["theirs.txt"])
-    repos.other.index.commit("theirs")
-    repos.other.remote("origin").push("main").raise_if_error()
+    _push_from_other(repos, "theirs.txt", "x\n")
     gitops.commit_paths(repos.work, [_write(repos.root, "ours.txt", "y\n")], "ours", None)
     slept: list[float] = []
     gitops.push(repos.work, delay=0.5, sleep=slept.append)
@@ -41,10 +46,7 @@ def test_push_rebases_when_origin_moved(repos: Repos) -> None:
 
 
 def test_push_reports_a_conflict_with_its_paths(repos: Repos) -> None:
-    _write(Path(str(repos.other.working_tree_dir)), "same.txt", "theirs\n")
-    repos.other.index.add(["same.txt"])
-    repos.other.index.commit("theirs")
-    repos.other.remote("origin").push("main").raise_if_error()
+    _push_from_other(repos, "same.txt", "theirs\n")
     gitops.commit_paths(repos.work, [_write(repos.root, "same.txt", "ours\n")], "ours", None)
     with pytest.raises(gitops.PushConflict) as caught:
         gitops.push(repos.work, sleep=lambda _: None)

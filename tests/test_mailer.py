@@ -1,12 +1,15 @@
 import logging
 import socket
+import ssl
 from pathlib import Path
 
 import pytest
+import trustme
+from aiosmtpd.controller import Controller
 
 from retrobatch.errors import UsageError
-from retrobatch.mailer import Mailer, SmtpConfig
-from runner_env import SENDER, SMTP_PASSWORD, SMTP_USER, SmtpServer
+from retrobatch.mailer import Delivery, Mailer, SmtpConfig
+from runner_env import SENDER, SMTP_PASSWORD, SMTP_USER, Handler, SmtpServer
 
 RCPTS = ["a1b2c3@inbound.example", "finance@brand.example"]
 DATA = b"From: x@brand.example\r\nSubject: \r\n\r\nbody\r\n"
@@ -20,9 +23,7 @@ def _mailer(server: SmtpServer, **env: str) -> tuple[Mailer, list[float]]:
 
 
 def test_starttls_auth_and_one_message_delivered(smtp_server: SmtpServer) -> None:
-    mailer, _ = _mailer(smtp_server)
-    with mailer:
-        delivery = mailer.deliver(SENDER, RCPTS, DATA)
+    delivery, _ = _deliver_once(smtp_server)
     assert delivery.outcome == "accepted"
     assert delivery.reply == "250 2.0.0 Ok: queued as Q1"
     (got,) = smtp_server.received
@@ -57,11 +58,15 @@ def test_a_wrong_password_is_refused_and_never_shown(
     assert SMTP_PASSWORD not in delivery.reply + caplog.text + repr(mailer.config)
 
 
+def _deliver_once(server: SmtpServer) -> tuple[Delivery, list[float]]:
+    mailer, slept = _mailer(server)
+    with mailer:
+        return mailer.deliver(SENDER, RCPTS, DATA), slept
+
+
 def test_550_is_final_and_not_retried(smtp_server: SmtpServer) -> None:
     smtp_server.handler.decide = lambda content, n: "550 5.7.1 rejected by policy"
-    mailer, slept = _mailer(smtp_server)
-    with mailer:
-        delivery = mailer.deliver(SENDER, RCPTS, DATA)
+    delivery, slept = _deliver_once(smtp_server)
     assert (delivery.outcome, delivery.reply) == (
         "refused",
         "end of DATA: 550 5.7.1 rejected by policy",
@@ -72,9 +77,7 @@ def test_550_is_final_and_not_retried(smtp_server: SmtpServer) -> None:
 
 def test_451_is_retried_with_backoff_and_delivers_once(smtp_server: SmtpServer) -> None:
     smtp_server.handler.decide = lambda content, n: "451 4.3.0 try later" if n == 1 else "250"
-    mailer, slept = _mailer(smtp_server)
-    with mailer:
-        delivery = mailer.deliver(SENDER, RCPTS, DATA)
+    delivery, slept = _deliver_once(smtp_server)
     assert delivery.outcome == "accepted"
     assert delivery.attempts == 2
     assert slept == [0.01]
@@ -83,9 +86,7 @@ def test_451_is_retried_with_backoff_and_delivers_once(smtp_server: SmtpServer) 
 
 def test_a_lasting_4xx_gives_up_after_the_bounded_retries(smtp_server: SmtpServer) -> None:
     smtp_server.handler.decide = lambda content, n: "452 4.3.1 out of space"
-    mailer, slept = _mailer(smtp_server)
-    with mailer:
-        delivery = mailer.deliver(SENDER, RCPTS, DATA)
+    delivery, slept = _deliver_once(smtp_server)
     assert delivery.outcome == "refused"
     assert delivery.attempts == 3
     assert slept == [0.01, 0.02]
@@ -148,3 +149,35 @@ def test_config_from_env(tmp_path: Path) -> None:
 def test_the_password_is_not_in_the_config_repr() -> None:
     config = SmtpConfig("mx", 587, user="u", password=SMTP_PASSWORD)
     assert SMTP_PASSWORD not in repr(config)
+
+
+def test_ssl_security_without_login(tls_ca: tuple[trustme.CA, Path]) -> None:
+    """Implicit TLS (port 465 style) verified against the CA file; no user means no login."""
+    ca, ca_file = tls_ca
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    handler = Handler()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=context)
+    controller.start()
+    try:
+        env = {
+            "RETROBATCH_SMTP_HOST": "127.0.0.1",
+            "RETROBATCH_SMTP_PORT": str(port),
+            "RETROBATCH_SMTP_SECURITY": "ssl",
+            "RETROBATCH_SMTP_CAFILE": str(ca_file),
+        }
+        config = SmtpConfig.from_env(env)
+        assert config is not None and config.user is None
+        with Mailer(config, retry_delays=()) as mailer:
+            assert mailer.deliver(SENDER, RCPTS, DATA).outcome == "accepted"
+        untrusted = SmtpConfig.from_env({**env, "RETROBATCH_SMTP_CAFILE": ""})
+        assert untrusted is not None
+        with Mailer(untrusted, retry_delays=()) as mailer:
+            refused = mailer.deliver(SENDER, RCPTS, DATA)
+        assert (refused.outcome, "certificate not trusted" in refused.reply) == ("refused", True)
+    finally:
+        controller.stop()
+    assert len(handler.received) == 1

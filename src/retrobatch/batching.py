@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .findings import Finding, finding
@@ -79,68 +79,78 @@ def split_batch(
     # The size of a part's name depends on how many parts there are: retry with wider counts.
     digits = 1
     while True:
-        split = _split_records(path, rel, submission_id, template, max_bytes, sizer, digits)
-        if split.findings or len(str(len(split.parts))) <= digits:
-            return split
-        digits = len(str(len(split.parts)))
+        widest = int("9" * digits)
+        budget = _largest_fit(sizer, part_name(submission_id, widest, widest), max_bytes)
+        grouping = _group(path, template, budget)
+        if grouping.too_large is not None:
+            return Split(findings=[_too_large(grouping.too_large, rel, max_bytes)])
+        count = len(grouping.groups)
+        if len(str(count)) <= digits:
+            parts = [
+                _describe_part(path, part_name(submission_id, i, count), grouping.header, group)
+                for i, group in enumerate(grouping.groups, start=1)
+            ]
+            return Split(parts)
+        digits = len(str(count))
 
 
-def _split_records(
-    path: Path,
-    rel: str,
-    submission_id: str,
-    template: str,
-    max_bytes: int,
-    sizer: Sizer,
-    digits: int,
-) -> Split:
-    widest = int("9" * digits)
-    longest_name = part_name(submission_id, widest, widest)
+def _largest_fit(sizer: Sizer, name: str, max_bytes: int) -> int:
+    """The most attachment bytes a message named `name` can carry (-1 when none fit)."""
+    low, high = -1, max_bytes
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sizer(name, middle) <= max_bytes:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
-    def fits(length: int) -> bool:
-        return sizer(longest_name, length) <= max_bytes
 
+@dataclass
+class _Grouping:
+    header: _Record | None = None
+    groups: list[list[_Record]] = field(default_factory=list)
+    too_large: _Record | None = None  # the first record of an order that fits in no message
+
+
+def _group(path: Path, template: str, budget: int) -> _Grouping:
+    """Whole orders packed greedily, in file order, under `budget` bytes with the header."""
     records = _records(path, template)
-    header = next(records, None)
-    if header is None:
-        return Split()
-    groups: list[list[_Record]] = []
-    group_lengths: list[int] = []
+    grouping = _Grouping(header=next(records, None))
+    if grouping.header is None:
+        return grouping
+    room = budget - grouping.header.length
+    used = 0
     for order in _orders(records):
         length = sum(r.length for r in order)
-        if not fits(header.length + length):
-            what = f"order {order[0].key!r}" if order[0].key is not None else "this record"
-            return Split(
-                findings=[
-                    finding(
-                        "csv.order-too-large",
-                        rel,
-                        f"{what} alone does not fit in one message of at most {max_bytes:,} bytes",
-                        order[0].line,
-                        "OrderId" if order[0].key is not None else None,
-                    )
-                ]
-            )
-        if groups and fits(header.length + group_lengths[-1] + length):
-            groups[-1].extend(order)
-            group_lengths[-1] += length
+        if length > room:
+            grouping.too_large = order[0]
+            return grouping
+        if grouping.groups and used + length <= room:
+            grouping.groups[-1].extend(order)
+            used += length
         else:
-            groups.append(list(order))
-            group_lengths.append(length)
-    parts = []
-    for index, group in enumerate(groups, start=1):
-        spans = _merge_spans(
-            [(header.offset, header.length)] + [(r.offset, r.length) for r in group]
-        )
-        name = part_name(submission_id, index, len(groups))
-        parts.append(_describe_part(path, name, spans, len(group)))
-    return Split(parts)
+            grouping.groups.append(list(order))
+            used = length
+    return grouping
 
 
-def _describe_part(path: Path, name: str, spans: tuple[tuple[int, int], ...], rows: int) -> Part:
-    part = Part(name, spans, "", rows, sum(length for _, length in spans))
-    digest = hashlib.sha256(part.read(path)).hexdigest()
-    return Part(name, spans, digest, rows, part.size)
+def _too_large(first: _Record, rel: str, max_bytes: int) -> Finding:
+    what = f"order {first.key!r}" if first.key is not None else "this record"
+    return finding(
+        "csv.order-too-large",
+        rel,
+        f"{what} alone does not fit in one message of at most {max_bytes:,} bytes",
+        first.line,
+        "OrderId" if first.key is not None else None,
+    )
+
+
+def _describe_part(path: Path, name: str, header: _Record | None, group: list[_Record]) -> Part:
+    pieces = [header, *group] if header is not None else group
+    spans = _merge_spans([(r.offset, r.length) for r in pieces])
+    part = Part(name, spans, "", len(group), sum(length for _, length in spans))
+    return replace(part, sha256=hashlib.sha256(part.read(path)).hexdigest())
 
 
 def _describe_whole(path: Path, template: str) -> tuple[str, int]:

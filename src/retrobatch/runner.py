@@ -114,8 +114,7 @@ class _Candidate:
     sub: SubmissionReport
     csv_path: Path
     envelope: Envelope
-    parts: list[Part]  # every part of the batch
-    to_send: list[Part]  # the parts this run sends
+    to_send: list[Part]  # every part, or those a `partial` receipt has not seen accepted
     previous: Receipt | None
     event_type: int
 
@@ -280,9 +279,7 @@ def _candidate(
             )
             return None
         to_send = [p for p in split.parts if _state_of(previous, p) != "sent"]
-    return _Candidate(
-        sub, sub.csv_path, envelope, split.parts, to_send, previous, manifest.event_type
-    )
+    return _Candidate(sub, sub.csv_path, envelope, to_send, previous, manifest.event_type)
 
 
 def _parts_mismatch(parts: list[Part], receipt: Receipt) -> str:
@@ -292,8 +289,8 @@ def _parts_mismatch(parts: list[Part], receipt: Receipt) -> str:
     if recorded == now:
         return ""
     return (
-        "its parts no longer match the receipt (did max_email_bytes or a destination change?): "
-        "nothing was sent; send the remaining rows as a new submission"
+        "its parts no longer match the receipt (max_email_bytes, the sender or the cc changed "
+        "since): nothing was sent; send the remaining rows as a new submission"
     )
 
 
