@@ -121,13 +121,18 @@ def test_an_unreachable_server_fails_after_retries() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     config = SmtpConfig("127.0.0.1", port, "none", timeout=2)
-    with Mailer(config, retry_delays=(0.01,), sleep=lambda _: None) as mailer:
+    slept: list[float] = []
+    with Mailer(config, retry_delays=(0.01,), sleep=slept.append) as mailer:
         delivery = mailer.deliver(SENDER, RCPTS, DATA)
-    assert delivery.outcome == "refused"
-    assert "cannot connect" in delivery.reply
+        assert (delivery.outcome, delivery.attempts) == ("refused", 2)
+        assert "cannot connect" in delivery.reply
+        assert mailer.deliver(SENDER, RCPTS, DATA) == Delivery("refused", delivery.reply)
+    assert slept == [0.01]  # the next message does not wait for the same server again
 
 
 def test_config_from_env(tmp_path: Path) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate\n", encoding="utf-8")
     assert SmtpConfig.from_env({}) is None
     assert SmtpConfig.from_env({"RETROBATCH_SMTP_HOST": "mx"}) == SmtpConfig("mx", 587)
     ssl_config = SmtpConfig.from_env(
@@ -141,6 +146,7 @@ def test_config_from_env(tmp_path: Path) -> None:
         {"RETROBATCH_SMTP_PORT": "smtp"},
         {"RETROBATCH_SMTP_USER": "apikey"},
         {"RETROBATCH_SMTP_CAFILE": str(tmp_path / "missing.pem")},
+        {"RETROBATCH_SMTP_CAFILE": str(not_pem)},
     ):
         with pytest.raises(UsageError):
             SmtpConfig.from_env({"RETROBATCH_SMTP_HOST": "mx", **bad})

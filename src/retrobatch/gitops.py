@@ -145,7 +145,10 @@ def _identity_env(who: Committer | None) -> dict[str, str]:
 
 def drop_head_commit(repo: git.Repo) -> None:
     """Undo the last commit and its files, for a receipt whose push showed it must not stand."""
-    repo.git.reset("--keep", "HEAD~1")
+    try:
+        repo.git.reset("--keep", "HEAD~1")
+    except git.GitCommandError as exc:
+        raise OperationFailed(f"cannot undo the last commit: {_git_error(exc)}") from None
 
 
 def push_target(repo: git.Repo) -> tuple[git.Remote, str]:

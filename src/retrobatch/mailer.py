@@ -77,8 +77,12 @@ class SmtpConfig:
             raise UsageError("RETROBATCH_SMTP_USER is set but RETROBATCH_SMTP_PASSWORD is not")
         cafile_text = env.get("RETROBATCH_SMTP_CAFILE") or None
         cafile = Path(cafile_text) if cafile_text else None
-        if cafile is not None and not cafile.is_file():
-            raise UsageError(f"RETROBATCH_SMTP_CAFILE={cafile}: no such file")
+        if cafile is not None:
+            try:
+                tls_context(cafile)
+            except OSError as exc:  # missing, or not a PEM bundle (ssl.SSLError)
+                why = exc.strerror or str(exc)
+                raise UsageError(f"RETROBATCH_SMTP_CAFILE={cafile}: {why}") from None
         return cls(host, port, security, user, password, cafile)  # type: ignore[arg-type]
 
 
@@ -101,6 +105,10 @@ def tls_context(cafile: Path | None) -> ssl.SSLContext:
 
 class _Transient(Exception):
     """A refusal worth retrying (4xx, or the server unreachable) before DATA."""
+
+
+class _Unreachable(_Transient):
+    """No connection to the server: when retries run out, the next messages need not wait."""
 
 
 class _Refused(Exception):
@@ -155,6 +163,8 @@ class Mailer:
                 reply = self._attempt(sender, recipients, data)
             except _Transient as exc:
                 if attempt > len(self.retry_delays):
+                    if isinstance(exc, _Unreachable):
+                        self._unusable = self.scrub(str(exc))
                     return Delivery("refused", self.scrub(str(exc)), attempt)
                 delay = self.retry_delays[attempt - 1]
                 log.info("transient refusal, retrying in %ss: %s", delay, self.scrub(str(exc)))
@@ -243,7 +253,7 @@ class Mailer:
             raise _classify(exc.smtp_code, exc.smtp_error, f"{where}: connecting") from None
         except (smtplib.SMTPException, OSError) as exc:
             _close_quietly(yag.smtp)
-            raise _Transient(f"{where}: cannot connect: {_describe(exc)}") from None
+            raise _Unreachable(f"{where}: cannot connect: {_describe(exc)}") from None
         if self._unusable is not None:
             _close_quietly(yag.smtp)
             self._unusable = self.scrub(self._unusable)
