@@ -375,3 +375,23 @@ def test_a_receipt_commit_started_run_is_detected(repos: Repos, smtp_server: Smt
     assert started_by_receipt_commit(repos.work, {})
     assert started_by_receipt_commit(repos.work, {"GITHUB_EVENT_NAME": "push"})
     assert not started_by_receipt_commit(repos.work, {"GITHUB_EVENT_NAME": "workflow_dispatch"})
+
+
+def test_a_partial_whose_split_changed_is_not_sent(repos: Repos, smtp_server: SmtpServer) -> None:
+    repos.add_submission(SUB, _big_csv())
+    smtp_server.handler.decide = lambda content, n: "550 5.7.1 no" if n == 2 else "250"
+    first = _run(repos, smtp_server, _settings(repos, max_email_bytes=65536))
+    assert _states(first) == {SUB: "partial"}
+    sent = len(smtp_server.received)
+    later = _run(repos, smtp_server, _settings(repos, max_email_bytes=90000))
+    assert (_states(later), later.exit_code) == ({SUB: "invalid"}, 1)
+    assert "no longer match the receipt" in later.outcomes[0].detail
+    assert len(smtp_server.received) == sent
+
+
+def test_uncommitted_changes_are_never_sent(repos: Repos, smtp_server: SmtpServer) -> None:
+    folder = repos.add_submission(SUB, item_csv([("A-1", 1)]))
+    (folder / "conversions.csv").write_bytes(item_csv([("A-9", 1)]))
+    with pytest.raises(UsageError, match="uncommitted changes"):
+        _run(repos, smtp_server)
+    assert smtp_server.received == []

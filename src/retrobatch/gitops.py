@@ -86,8 +86,8 @@ def head_commit(repo: git.Repo) -> str:
 
 
 def is_dirty(repo: git.Repo, rel: str) -> bool:
-    """Whether tracked files under `rel` differ from HEAD (staged or not)."""
-    return bool(repo.git.status("--porcelain", "--untracked-files=no", "--", rel).strip())
+    """Whether anything under `rel` differs from HEAD: staged, changed or not yet tracked."""
+    return bool(repo.git.status("--porcelain", "--untracked-files=all", "--", rel).strip())
 
 
 def changed_in_head(repo: git.Repo) -> list[str] | None:

@@ -17,6 +17,7 @@ HEAD decides; `workflow_dispatch` and other events are a person's or a schedule'
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -156,15 +157,14 @@ def run(
             )
     if options.push:
         gitops.push_target(repo)  # nowhere to push is a setup problem: before anything is sent
-    sent_so_far: list[str] = []
+    start = gitops.head_commit(repo)
     with Mailer(config, retry_delays=options.retry_delays) as mailer:
+        session = _Session(repo, settings, options, env, mailer, report, start)
         for c in candidates:
-            if report.push_failure is not None:
+            if report.push_failure is None:
+                report.outcomes.append(_send(session, c))
+            else:
                 report.outcomes.append(Outcome(c.id, "not-attempted", c.envelope.to, c.envelope.cc))
-                continue
-            report.outcomes.append(
-                _send(repo, settings, c, mailer, options, env, report, sent_so_far)
-            )
     return report
 
 
@@ -312,17 +312,15 @@ def _write_outbox(c: _Candidate, outbox: Path) -> Outcome:
     outcome = Outcome(c.id, "written", c.envelope.to, c.envelope.cc)
     for part in c.to_send:
         message_id = new_message_id(c.envelope.sender)
-        path = _save(outbox, part, _message(c, part, message_id))
+        path = _save(outbox, part, _message(c, part, message_id, part.read(c.csv_path)))
         outcome.parts.append(
             PartLine(part.attachment, part.rows, part.size, "written", message_id, file=path)
         )
     return outcome
 
 
-def _message(c: _Candidate, part: Part, message_id: str) -> bytes:
-    return message_bytes(
-        build_message(c.envelope, part.attachment, part.read(c.csv_path), message_id)
-    )
+def _message(c: _Candidate, part: Part, message_id: str, data: bytes) -> bytes:
+    return message_bytes(build_message(c.envelope, part.attachment, data, message_id))
 
 
 def _make_folder(folder: Path) -> None:
@@ -341,77 +339,86 @@ def _save(folder: Path, part: Part, data: bytes) -> Path:
 # --- sending --------------------------------------------------------------------------------
 
 
-def _send(
-    repo: git.Repo,
-    settings: Settings,
-    c: _Candidate,
-    mailer: Mailer,
-    options: RunOptions,
-    env: Mapping[str, str],
-    report: RunReport,
-    sent_so_far: list[str],
-) -> Outcome:
+@dataclass
+class _Session:
+    """What sending needs throughout one run."""
+
+    repo: git.Repo
+    settings: Settings
+    options: RunOptions
+    env: Mapping[str, str]
+    mailer: Mailer
+    report: RunReport
+    source_commit: str  # HEAD when the run started: the commit whose files it sends
+    sent: list[str] = field(default_factory=list)  # every part that went out, for a failed push
+
+
+def _send(session: _Session, c: _Candidate) -> Outcome:
     outcome = Outcome(c.id, "sending", c.envelope.to, c.envelope.cc)
     messages = {p.attachment: new_message_id(c.envelope.sender) for p in c.to_send}
-    receipt = _sending_receipt(repo, c, messages, env)
+    receipt = _sending_receipt(session, c, messages)
     folder = c.sub.folder.folder
     write_receipt(folder, receipt)
-    gitops.commit_paths(repo, [c.receipt_rel], f"retrobatch: sending {c.id}", settings.committer)
-    if options.push:
+    _commit(session, c, "sending")
+    if session.options.push:
         try:
-            _push(repo, settings, options)
-        except gitops.PushConflict as exc:
-            gitops.drop_head_commit(repo)
-            if c.receipt_rel in exc.paths:
+            _push(session)
+        except gitops.PushFailed as exc:
+            gitops.drop_head_commit(session.repo)  # nothing was sent: no `sending` may stand
+            if isinstance(exc, gitops.PushConflict) and c.receipt_rel in exc.paths:
                 outcome.status = "skipped"
                 outcome.detail = "another run recorded a receipt for it first"
                 return outcome
-            report.push_failure = _push_message(str(exc), sent_so_far, None, c.id)
-            outcome.status = "not-attempted"
-            return outcome
-        except gitops.PushFailed as exc:
-            gitops.drop_head_commit(repo)
-            report.push_failure = _push_message(str(exc), sent_so_far, None, c.id)
+            session.report.push_failure = _push_message(str(exc), session.sent, None, c.id)
             outcome.status = "not-attempted"
             return outcome
     for part in c.to_send:
-        message_id = messages[part.attachment]
-        data = _message(c, part, message_id)
-        delivery = mailer.deliver(c.envelope.sender, c.envelope.recipients, data)
         recorded = receipt.part(part.attachment)
         assert recorded is not None
-        _record(recorded, delivery)
-        if delivery.outcome != "refused" and options.save_copies is not None:
-            try:
-                _save(options.save_copies, part, data)
-            except OSError as exc:  # the receipt matters more than the copy: carry on
-                outcome.detail = f"copy of {part.attachment} not saved: {exc}"
-        if delivery.outcome == "accepted":
-            sent_so_far.append(f"{part.attachment} to {c.envelope.to} ({message_id})")
-        elif delivery.outcome == "in-doubt":
-            sent_so_far.append(f"{part.attachment} to {c.envelope.to} ({message_id}), in doubt")
-        outcome.parts.append(
-            PartLine(
-                part.attachment, part.rows, part.size, recorded.state, message_id, delivery.reply
-            )
-        )
+        outcome.parts.append(_deliver(session, c, part, recorded, outcome))
     receipt.state = receipt.derive_state()
     outcome.status = receipt.state  # type: ignore[assignment]
     write_receipt(folder, receipt)
-    commit = gitops.commit_paths(
-        repo, [c.receipt_rel], f"retrobatch: {receipt.state} {c.id}", settings.committer
-    )
-    if options.push:
+    commit = _commit(session, c, receipt.state)
+    if session.options.push:
         try:
-            _push(repo, settings, options)
+            _push(session)
         except gitops.PushFailed as exc:
-            report.push_failure = _push_message(str(exc), sent_so_far, commit, None)
+            session.report.push_failure = _push_message(str(exc), session.sent, commit, None)
     return outcome
 
 
-def _sending_receipt(
-    repo: git.Repo, c: _Candidate, messages: dict[str, str], env: Mapping[str, str]
-) -> Receipt:
+def _deliver(
+    session: _Session, c: _Candidate, part: Part, recorded: EmailPart, outcome: Outcome
+) -> PartLine:
+    """Send one part as the receipt describes it, and record what became of it."""
+    data = part.read(c.csv_path)
+    if hashlib.sha256(data).hexdigest() != part.sha256:  # a pull during the run changed it
+        delivery = Delivery("refused", "the file changed during the run: not sent")
+    else:
+        data = _message(c, part, recorded.message_id, data)
+        delivery = session.mailer.deliver(c.envelope.sender, c.envelope.recipients, data)
+    _record(recorded, delivery)
+    if delivery.outcome != "refused":
+        went = f"{part.attachment} to {c.envelope.to} ({recorded.message_id})"
+        session.sent.append(went if delivery.outcome == "accepted" else f"{went}, in doubt")
+        if session.options.save_copies is not None:
+            try:
+                _save(session.options.save_copies, part, data)
+            except OSError as exc:  # the receipt matters more than the copy: carry on
+                outcome.detail = f"copy of {part.attachment} not saved: {exc}"
+    return PartLine(
+        part.attachment, part.rows, part.size, recorded.state, recorded.message_id, delivery.reply
+    )
+
+
+def _commit(session: _Session, c: _Candidate, state: str) -> str:
+    return gitops.commit_paths(
+        session.repo, [c.receipt_rel], f"retrobatch: {state} {c.id}", session.settings.committer
+    )
+
+
+def _sending_receipt(session: _Session, c: _Candidate, messages: dict[str, str]) -> Receipt:
     when = timestamp()
     previous = c.previous
     if previous is not None and previous.state == "partial":
@@ -421,9 +428,9 @@ def _sending_receipt(
         receipt = Receipt(
             submission=c.id,
             state="sending",
-            source_commit=gitops.head_commit(repo),
+            source_commit=session.source_commit,
             sent_at=when,
-            sent_by=gitops.identity(repo, env),
+            sent_by=gitops.identity(session.repo, session.env),
             event_type=c.event_type,
             attempts=(previous.attempts if previous else 0) + 1,
             emails=[],
@@ -459,12 +466,12 @@ def _record(part: EmailPart, delivery: Delivery) -> None:
         part.state, part.error = "sending", delivery.reply
 
 
-def _push(repo: git.Repo, settings: Settings, options: RunOptions) -> None:
+def _push(session: _Session) -> None:
     gitops.push(
-        repo,
-        committer=settings.committer,
-        attempts=options.push_attempts,
-        delay=options.push_delay,
+        session.repo,
+        committer=session.settings.committer,
+        attempts=session.options.push_attempts,
+        delay=session.options.push_delay,
     )
 
 
