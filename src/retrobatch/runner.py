@@ -7,11 +7,11 @@ sends again (a person decides with `retrobatch resolve`). Two runs racing on one
 cannot both push a `sending` receipt: the loser's rebase conflicts and it skips the submission.
 
 Which submissions (../shared/contract.md, "receipt.yaml" states): no receipt; `partial` (only
-the parts not accepted); `failed` when `--retry-failed` is given, or its files changed since the
-attempt, or a person resolved it as not sent, unless a receipt commit started this run. A run
-counts as started by a receipt commit when HEAD only touches `submissions/*/receipt.yaml` and
-the run was not started by hand: outside GitHub (no GITHUB_EVENT_NAME) and on `push` events,
-HEAD decides; `workflow_dispatch` and other events are a person's or a schedule's request.
+the parts not accepted); `failed` when `--retry-failed` is given, or, unless a receipt commit
+started this run, when its files changed since the attempt or a person resolved it as not sent.
+A run counts as started by a receipt commit when HEAD only touches `submissions/*/receipt.yaml`
+and the run was not started by hand: outside GitHub (no GITHUB_EVENT_NAME) and on `push`
+events, HEAD decides; `workflow_dispatch` and other events are a person's or a schedule's.
 """
 
 from __future__ import annotations
@@ -232,7 +232,10 @@ def _why_not_retry(
     if options.retry_failed:
         return None
     if report.started_by_receipt_commit:
-        return "failed earlier; a run started by a receipt commit retries nothing"
+        return (
+            "failed earlier; a run started by a receipt commit (HEAD changes only receipts) "
+            "retries nothing: run with --retry-failed"
+        )
     if receipt.resolution is not None and receipt.resolution.decision == "not-sent":
         return None
     changed = (
