@@ -395,3 +395,28 @@ def test_uncommitted_changes_are_never_sent(repos: Repos, smtp_server: SmtpServe
     with pytest.raises(UsageError, match="uncommitted changes"):
         _run(repos, smtp_server)
     assert smtp_server.received == []
+
+
+def test_a_file_changed_by_a_rebase_mid_run_is_not_sent_until_the_next_run(
+    repos: Repos, smtp_server: SmtpServer
+) -> None:
+    repos.add_submission(SUB, item_csv([("A-1", 1)]))
+    later = "2026-11-21-later"
+    repos.add_submission(later, item_csv([("B-1", 1)]))
+    repos.other.remote("origin").pull("main")
+    edited = item_csv([("B-0", 1), ("B-1", 1)])
+    theirs = Path(str(repos.other.working_tree_dir)) / "submissions" / later / "conversions.csv"
+    theirs.write_bytes(edited)
+    repos.other.index.add([str(theirs)])
+    repos.other.index.commit("Add B-0")
+    repos.other.remote("origin").push("main").raise_if_error()
+
+    report = _run(repos, smtp_server)  # A's first push rebases onto the edit of `later`
+    assert _states(report) == {SUB: "sent", later: "failed"}
+    assert "changed during the run" in str(report.outcomes[1].parts[0].reply)
+    assert len(smtp_server.received) == 1
+
+    # Its files changed since the commit the failed attempt started from: the next run sends.
+    again = _run(repos, smtp_server, env=smtp_server.env(GITHUB_EVENT_NAME="workflow_dispatch"))
+    assert _states(again) == {later: "sent"}
+    assert _attachment(smtp_server.received[-1].content)[1] == edited
