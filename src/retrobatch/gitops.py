@@ -92,6 +92,8 @@ def is_dirty(repo: git.Repo, rel: str) -> bool:
 
 def changed_in_head(repo: git.Repo) -> list[str] | None:
     """Paths the HEAD commit changed against its first parent; None for a root commit."""
+    if not repo.head.is_valid():  # no commit yet
+        return None
     head = repo.head.commit
     if not head.parents:
         return None
