@@ -5,9 +5,11 @@ from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import git
 import pytest
 import yaml
 
+from retrobatch import gitops
 from retrobatch.errors import UsageError
 from retrobatch.receipts import load_receipt
 from retrobatch.runner import RunOptions, RunReport, run, started_by_receipt_commit
@@ -420,3 +422,19 @@ def test_a_file_changed_by_a_rebase_mid_run_is_not_sent_until_the_next_run(
     again = _run(repos, smtp_server, env=smtp_server.env(GITHUB_EVENT_NAME="workflow_dispatch"))
     assert _states(again) == {later: "sent"}
     assert _attachment(smtp_server.received[-1].content)[1] == edited
+
+
+def test_a_shallow_clone_sends_but_does_not_guess_about_failed_ones(
+    repos: Repos, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    repos.add_submission(SUB, item_csv([("A-1", 1)]))
+    smtp_server.handler.decide = lambda content, n: "550 5.7.1 no"
+    assert _states(_run(repos, smtp_server)) == {SUB: "failed"}
+    smtp_server.handler.decide = None
+    repos.add_submission("2026-11-21-later", item_csv([("B-1", 1)]))
+    origin_url = f"file://{repos.origin.git_dir}"
+    shallow = git.Repo.clone_from(origin_url, tmp_path / "shallow", depth=1)
+    assert gitops.changed_in_head(shallow) is None  # its parent is not in the clone
+    report = _run(dataclasses.replace(repos, work=shallow), smtp_server)
+    assert _states(report) == {SUB: "not-retried", "2026-11-21-later": "sent"}
+    assert "shallow" in report.outcomes[0].detail

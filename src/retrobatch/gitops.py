@@ -91,18 +91,23 @@ def is_dirty(repo: git.Repo, rel: str) -> bool:
 
 
 def changed_in_head(repo: git.Repo) -> list[str] | None:
-    """Paths the HEAD commit changed against its first parent; None for a root commit."""
+    """Paths the HEAD commit changed against its first parent; None when there is no parent to
+    compare with (a root commit, or a shallow clone)."""
     if not repo.head.is_valid():  # no commit yet
         return None
     head = repo.head.commit
     if not head.parents:
         return None
-    out = repo.git.diff("--name-only", "--no-renames", "-z", head.parents[0].hexsha, head.hexsha)
+    try:
+        out = repo.git.diff("--name-only", "--no-renames", "-z", f"{head.hexsha}^1", head.hexsha)
+    except git.GitCommandError:  # a shallow clone without the parent
+        return None
     return [n for n in out.split("\0") if n]
 
 
 def changed_between(repo: git.Repo, old: str, new: str, rel: str) -> list[str] | None:
-    """Paths under `rel` that differ between two commits; None when `old` is not known."""
+    """Paths under `rel` that differ between two commits; None when `old` is not in this clone
+    (a shallow one, or rewritten history)."""
     try:
         out = repo.git.diff("--name-only", "--no-renames", "-z", old, new, "--", rel)
     except git.GitCommandError:

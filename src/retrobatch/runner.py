@@ -243,7 +243,12 @@ def _why_not_retry(
         if receipt.source_commit
         else None
     )
-    if changed is None or any(not _is_receipt(p) for p in changed):
+    if changed is None:
+        return (
+            "failed earlier, from a commit this clone does not have (a shallow clone?): "
+            "fetch the history or run with --retry-failed"
+        )
+    if any(not _is_receipt(p) for p in changed):
         return None
     return "failed earlier and unchanged since: change its files or run with --retry-failed"
 
