@@ -184,7 +184,7 @@ def _render_outcome(o: Outcome) -> str:
     refused = "; ".join(f"{p.attachment}: {p.reply}" for p in o.parts if p.state != "sent")
     match o.status:
         case "sent":
-            return f"{o.id}: sent {count}{to}"
+            return f"{o.id}: sent {count}{to}" + (f" ({o.detail})" if o.detail else "")
         case "would-send":
             names = ", ".join(p.attachment for p in o.parts)
             return f"{o.id}: would send {count}{to}: {names}"
@@ -204,7 +204,7 @@ def _render_outcome(o: Outcome) -> str:
             where = f"{first.path}:{first.line}" if first.line else first.path
             return (
                 f"{o.id}: invalid, not sent: {len(errors)} error(s), first {where}: "
-                f"{first.message} [{first.code}] (retrobatch check {o.id} lists all)"
+                f"{first.message} [{first.code}] (retrobatch check submissions/{o.id} lists all)"
             )
         case _:
             return f"{o.id}: {o.status}: {o.detail}" if o.detail else f"{o.id}: {o.status}"
