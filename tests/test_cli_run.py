@@ -145,3 +145,20 @@ def test_the_password_never_shows(
     for text in seen:
         for secret in SECRETS:
             assert secret not in text
+
+
+def test_an_invalid_submission_is_one_line_pointing_at_check(
+    repos: Repos, smtp: SmtpServer, capsys: Capture
+) -> None:
+    folder = repos.add_submission(SUB, item_csv([("A-1", 1)]), push=False)
+    manifest = folder / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("12345", "99999"), encoding="utf-8")
+    repos.work.index.add([str(manifest)])
+    repos.work.index.commit("unknown event type")
+    assert _cli(repos, "run") == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"{SUB}: invalid, not sent: 1 error(s), first submissions/{SUB}/")
+    assert line.endswith(
+        f"[manifest.unknown-event-type] (retrobatch check submissions/{SUB} lists all)"
+    )
+    assert smtp.received == []
