@@ -1,6 +1,7 @@
 import pytest
 import yaml
 
+from retrobatch import gitops
 from retrobatch.errors import UsageError
 from retrobatch.resolution import resolve
 from retrobatch.runner import RunOptions, run
@@ -81,3 +82,15 @@ def test_only_a_sending_receipt_can_be_resolved(repos: Repos, smtp_server: SmtpS
     run(repos.work, _settings(repos), FAST, smtp_server.env())
     with pytest.raises(UsageError, match="is sent, not sending"):
         resolve(repos.work, _settings(repos), SUB, "not-sent", env={})
+
+
+def test_a_resolution_that_lost_a_race_is_not_recorded(
+    repos: Repos, smtp_server: SmtpServer
+) -> None:
+    _in_doubt(repos, smtp_server)
+    repos.other.remote("origin").pull("main")
+    resolve(repos.other, _settings(repos), SUB, "sent", env={"GITHUB_ACTOR": "bo"})
+    with pytest.raises(gitops.PushFailed, match="nothing was recorded"):
+        resolve(repos.work, _settings(repos), SUB, "not-sent", env={}, push_delay=0)
+    assert _origin_receipt(repos)["resolution"]["by"] == "bo"  # type: ignore[index]
+    assert not repos.work.is_dirty(untracked_files=True)

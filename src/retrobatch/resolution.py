@@ -82,6 +82,12 @@ def resolve(
             gitops.push(
                 repo, committer=settings.committer, attempts=push_attempts, delay=push_delay
             )
+        except gitops.PushConflict as exc:
+            gitops.drop_head_commit(repo)
+            raise gitops.PushFailed(
+                f"{exc}. The receipt changed on the remote meanwhile: nothing was recorded; "
+                "pull and decide again"
+            ) from None
         except gitops.PushFailed as exc:
             raise gitops.PushFailed(
                 f"{exc}. The resolution is committed locally (HEAD {commit[:12]}): "
