@@ -119,3 +119,14 @@ def test_parts_put_together_give_back_the_rows(sizes: list[int], budget: int) ->
         else:
             assert joined == b"".join(_data_lines(data))
         assert sum(p.rows for p in split.parts) == sum(sizes)
+
+
+def test_every_part_keeps_the_header_line_as_written(tmp_path: Path) -> None:
+    data = b"\xef\xbb\xbf" + item_csv([(f"A-{n}", 2) for n in range(30)], newline="\r\n")
+    path = tmp_path / "c.csv"
+    path.write_bytes(data)
+    parts = _split(path, SIZER(f"{SUB}.part-9-of-9.csv", 1500)).parts
+    assert len(parts) > 1
+    header = data.splitlines(keepends=True)[0]
+    assert all(p.read(path).startswith(header) for p in parts)  # BOM and CRLF included
+    assert all(p.rows % 2 == 0 for p in parts)  # both lines of every order together
