@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retrobatch import message
-from retrobatch.batching import column_index, split_batch
+from retrobatch.batching import split_batch
 from runner_env import HEADER, SENDER, item_csv
 
 ENVELOPE = message.Envelope(SENDER, "a1b2c3@inbound.example", ("finance@brand.example",))
@@ -90,12 +90,6 @@ def test_an_order_too_large_for_one_message_is_a_finding(tmp_path: Path) -> None
     assert problem.code == "csv.order-too-large"
     assert problem.line == 3
     assert "'BIG'" in problem.message
-
-
-def test_column_index_ignores_case_and_knows_oid() -> None:
-    assert column_index("item-level", ["a", "ORDERID"], "OrderId") == 1
-    assert column_index("item-level", ["Oid", "b"], "OrderId") == 0
-    assert column_index("modifications", ["ActionId"], "OrderId") is None
 
 
 @settings(max_examples=40, deadline=None)

@@ -157,7 +157,7 @@ def test_an_invalid_submission_is_one_line_pointing_at_check(
     repos.work.index.commit("unknown event type")
     assert _cli(repos, "run") == 1
     (line,) = capsys.readouterr().out.splitlines()
-    assert line.startswith(f"{SUB}: invalid, not sent: 1 error(s), first submissions/{SUB}/")
+    assert line.startswith(f"{SUB}: invalid, not sent: 2 error(s), first submissions/{SUB}/")
     assert line.endswith(
         f"[manifest.unknown-event-type] (retrobatch check submissions/{SUB} lists all)"
     )

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .findings import Finding, finding
+from .templates import column_index
 
-_BOM = b"\xef\xbb\xbf"
 _CHUNK = 1 << 20
 
 # Measures a message: (attachment name, attachment length) -> encoded message size.
@@ -209,7 +209,7 @@ def _records(path: Path, template: str) -> Iterator[_Record]:
             pending = []
             if first:
                 first = False
-                fields = _fields(text.removeprefix(_BOM))
+                fields = _fields(text)
                 key_index = column_index(template, fields, "OrderId")
                 yield _Record(start, len(text), start_line, None)
                 continue
@@ -228,19 +228,3 @@ def _records(path: Path, template: str) -> Iterator[_Record]:
 def _fields(record: bytes) -> list[str]:
     text = record.decode("utf-8", "replace")
     return next(csv.reader([text.rstrip("\r\n")], strict=False), [])
-
-
-_ALIASES = {"oid": "orderid"}
-
-
-def column_index(template_name: str, header_fields: list[str], column: str) -> int | None:
-    """Where a column is in a header, matched case-insensitively and through its aliases.
-
-    Stand-in for `templates.column_index` until the templates module lands on main.
-    """
-    wanted = column.lower()
-    for i, name in enumerate(header_fields):
-        normal = name.strip().lower()
-        if _ALIASES.get(normal, normal) == wanted:
-            return i
-    return None
