@@ -213,7 +213,7 @@ def _records(path: Path, template: str) -> Iterator[_Record]:
                 key_index = column_index(template, fields, "OrderId")
                 yield _Record(start, len(text), start_line, None)
                 continue
-            if not text.strip():
+            if not text.rstrip(b"\r\n"):  # an empty line, as the checker counts one
                 continue
             key = None
             if key_index is not None:
