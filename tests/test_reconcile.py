@@ -54,7 +54,10 @@ def sent_repo(
         folder = factory.submission(sub_id, csv)
         rows = csv.count(b"\n") - 1
         receipt = Receipt(
-            sub_id, "sent", [part(f"{sub_id}.csv", csv, rows, sent_at)], sent_at=timestamp(sent_at)
+            sub_id,
+            "sent",
+            emails=[part(f"{sub_id}.csv", csv, rows, sent_at)],
+            sent_at=timestamp(sent_at),
         )
         write_receipt(folder, receipt)
     factory.commit("sent")
@@ -151,7 +154,7 @@ def test_a_partial_receipt_asks_only_for_accepted_parts_and_stays_partial(
     folder = factory.submission(SUB, CSV)
     one, two = (f"{SUB}.part-{n}-of-2.csv" for n in (1, 2))
     refused = replace(part(two, b"x", 1), state="failed", error="552 too big")
-    write_receipt(folder, Receipt(SUB, "partial", [part(one, b"x", 1), refused]))
+    write_receipt(folder, Receipt(SUB, "partial", emails=[part(one, b"x", 1), refused]))
     fake.add(
         FakeFile("F-1", one, "2026-11-27T05:01:00Z"), FakeFile("F-2", two, "2026-11-27T05:02:00Z")
     )
@@ -285,7 +288,7 @@ def test_errors_of_split_parts_map_to_the_original_lines(tmp_path: Path) -> None
     receipt = Receipt(
         SUB,
         "processed",
-        [part(f"{SUB}.part-1-of-2.csv", one, 4), part(f"{SUB}.part-2-of-2.csv", two, 2)],
+        emails=[part(f"{SUB}.part-1-of-2.csv", one, 4), part(f"{SUB}.part-2-of-2.csv", two, 2)],
         processing=[
             _complete(
                 f"{SUB}.part-2-of-2.csv",
