@@ -1,6 +1,6 @@
 import datetime as dt
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -375,102 +375,143 @@ def _complete(attachment: str, errors: list[dict[str, Any]]) -> Processing:
 # --- the command --------------------------------------------------------------------------------
 
 
-def with_origin(tmp_path: Path, *ids: str) -> tuple[RepoFactory, Path, git.Repo]:
-    """Submissions sent an hour ago, pushed to a bare origin as a workflow's clone has them."""
+def minutes_ago(minutes: int) -> str:
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Workflow:
+    """A clone of a repository whose submissions were sent an hour ago, as the hourly job has
+    it: a bare origin, the variables it sets, and the stand-in API."""
+
+    factory: RepoFactory
+    origin: git.Repo
+    fake: FakeImpact
+    env: pytest.MonkeyPatch
+
+    @property
+    def folder(self) -> Path:
+        return self.factory.root / "submissions" / SUB
+
+    def reconcile(self, *options: str) -> int:
+        return main(["reconcile", *options, "--repo", str(self.factory.root)])
+
+    def listed(self, sub_id: str = SUB, *statuses: str, **more: Any) -> None:
+        """impact.com lists the attachment, submitted five minutes ago."""
+        self.fake.add(
+            FakeFile(
+                f"F-{sub_id}",
+                f"{sub_id}.csv",
+                minutes_ago(5),
+                [*statuses] or ["Complete"],
+                6,
+                **more,
+            )
+        )
+
+    def another_run(self, rel: str, text: str) -> None:
+        """A commit pushed by someone else between our clone and our push."""
+        where = self.factory.root.parent / "other"
+        other = git.Repo.clone_from(self.origin.git_dir, where)
+        (where / rel).write_text(text, encoding="utf-8")
+        other.git.add(rel)
+        who = {"GIT_AUTHOR_NAME": "o", "GIT_AUTHOR_EMAIL": "o@x"}
+        other.git.commit(
+            "-m",
+            "another run",
+            env={**who, "GIT_COMMITTER_NAME": "o", "GIT_COMMITTER_EMAIL": "o@x"},
+        )
+        other.git.push("origin", "main")
+
+
+def workflow(tmp_path: Path, fake: FakeImpact, env: pytest.MonkeyPatch, *ids: str) -> Workflow:
     origin = git.Repo.init(tmp_path / "origin.git", bare=True, initial_branch="main")
     sent = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
-    factory, folder = sent_repo(tmp_path / "work", CSV, sent, ids)
+    factory, _ = sent_repo(tmp_path / "work", CSV, sent, ids)
     factory.repo.create_remote("origin", str(origin.git_dir))
     factory.repo.git.push("origin", "main")
-    return factory, folder, origin
+    env.setenv("IMPACT_ACCOUNT_SID", SID)
+    env.setenv("IMPACT_AUTH_TOKEN", TOKEN)
+    env.setenv("RETROBATCH_IMPACT_API", fake.base_url)
+    return Workflow(factory, origin, fake, env)
 
 
 @pytest.fixture
-def pushed(tmp_path: Path) -> tuple[RepoFactory, Path, git.Repo]:
-    return with_origin(tmp_path, SUB)
-
-
-@pytest.fixture
-def env(fake: FakeImpact, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """The variables a scheduled workflow sets, pointing at the stand-in API."""
-    monkeypatch.setenv("IMPACT_ACCOUNT_SID", SID)
-    monkeypatch.setenv("IMPACT_AUTH_TOKEN", TOKEN)
-    monkeypatch.setenv("RETROBATCH_IMPACT_API", fake.base_url)
-    return monkeypatch
+def job(tmp_path: Path, fake: FakeImpact, monkeypatch: pytest.MonkeyPatch) -> Workflow:
+    return workflow(tmp_path, fake, monkeypatch, SUB)
 
 
 def test_reconcile_commits_and_pushes_what_changed_and_nothing_otherwise(
-    pushed: tuple[RepoFactory, Path, git.Repo],
-    fake: FakeImpact,
-    env: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    job: Workflow, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    factory, folder, origin = pushed
-    when = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    fake.add(FakeFile("F-mine", f"{SUB}.csv", when, ["Queued", "Queued", "Complete"], 6))
-    start = origin.head.commit.hexsha
+    job.listed(SUB, "Queued", "Queued", "Complete")
+    start = job.origin.head.commit.hexsha
     heads = []
     for _ in range(3):
-        assert main(["reconcile", "--repo", str(factory.root)]) == 0
-        heads.append(origin.head.commit)
+        assert job.reconcile() == 0
+        heads.append(job.origin.head.commit)
     assert [h.hexsha == start for h in heads] == [False, False, False]
     assert heads[1].hexsha == heads[0].hexsha  # still Queued: no commit
     assert heads[2].parents[0].hexsha == heads[0].hexsha
     assert heads[0].parents[0].hexsha == start
     assert list(heads[2].stats.files) == [f"submissions/{SUB}/receipt.yaml"]
     assert heads[2].author.name == "retrobatch"  # the settings' committer
-    assert factory.repo.head.commit.hexsha == heads[2].hexsha and not factory.repo.is_dirty()
-    assert receipt_of(folder, factory.root).state == "processed"
+    repo = job.factory.repo
+    assert repo.head.commit.hexsha == heads[2].hexsha and not repo.is_dirty()
+    assert receipt_of(job.folder, job.factory.root).state == "processed"
     out = capsys.readouterr()
-    assert "F-mine Queued, 0 errors" in out.out and "nothing new" in out.out
-    assert "F-mine Complete, 0 errors" in out.out and "sent -> processed" in out.out
+    assert f"F-{SUB} Queued, 0 errors" in out.out and "nothing new" in out.out
+    assert f"F-{SUB} Complete, 0 errors" in out.out and "sent -> processed" in out.out
     assert TOKEN not in out.out + out.err
-    env.delenv("IMPACT_AUTH_TOKEN")  # nothing left to ask: no credentials needed
-    assert main(["reconcile", "--repo", str(factory.root)]) == 0
+    job.env.delenv("IMPACT_AUTH_TOKEN")  # nothing left to ask: no credentials needed
+    assert job.reconcile() == 0
     assert "nothing to reconcile" in capsys.readouterr().out
-    assert origin.head.commit.hexsha == heads[2].hexsha
+    assert job.origin.head.commit.hexsha == heads[2].hexsha
 
 
-def test_a_push_raced_by_another_run_is_rebased_and_pushed(
-    pushed: tuple[RepoFactory, Path, git.Repo], fake: FakeImpact, env: pytest.MonkeyPatch
-) -> None:
-    factory, _, origin = pushed
-    other = git.Repo.clone_from(origin.git_dir, factory.root.parent / "other")
-    (Path(other.working_dir) / "notes.txt").write_text("another run\n", encoding="utf-8")
-    other.git.add("notes.txt")
-    other.git.commit(
-        "-m",
-        "another run",
-        env={
-            "GIT_AUTHOR_NAME": "o",
-            "GIT_AUTHOR_EMAIL": "o@x",
-            "GIT_COMMITTER_NAME": "o",
-            "GIT_COMMITTER_EMAIL": "o@x",
-        },
-    )
-    other.git.push("origin", "main")
-    when = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    fake.add(FakeFile("F-mine", f"{SUB}.csv", when))
-    assert main(["reconcile", "--repo", str(factory.root)]) == 0
-    head = origin.head.commit
+def test_a_push_raced_by_another_run_is_rebased_and_pushed(job: Workflow) -> None:
+    job.another_run("notes.txt", "another run\n")
+    job.listed()
+    assert job.reconcile() == 0
+    head = job.origin.head.commit
     assert str(head.message).startswith("reconcile:")
     assert head.parents[0].message == "another run\n"
 
 
-def test_a_wrong_token_exits_1_naming_401_and_never_shows_the_token(
-    pushed: tuple[RepoFactory, Path, git.Repo],
-    env: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+def test_a_receipt_changed_by_another_run_is_left_for_the_next_reconcile(
+    job: Workflow, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    factory, _, origin = pushed
+    rel = f"submissions/{SUB}/receipt.yaml"
+    ours = (job.folder / "receipt.yaml").read_text(encoding="utf-8")
+    job.another_run(rel, ours.replace("state: sent", "state: partial", 1))
+    start = job.factory.repo.head.commit.hexsha
+    job.listed()
+    assert job.reconcile() == 1
+    assert rel in capsys.readouterr().err
+    assert job.factory.repo.head.commit.hexsha == start and not job.factory.repo.is_dirty()
+    assert receipt_of(job.folder, job.factory.root).processing == []
+
+
+def test_no_push_commits_locally_only(job: Workflow) -> None:
+    start = job.origin.head.commit.hexsha
+    job.listed()
+    assert job.reconcile("--no-push") == 0
+    assert job.origin.head.commit.hexsha == start
+    assert job.factory.repo.head.commit.parents[0].hexsha == start
+    assert receipt_of(job.folder, job.factory.root).state == "processed"
+
+
+def test_a_wrong_token_exits_1_naming_401_and_never_shows_the_token(
+    job: Workflow, capsys: pytest.CaptureFixture[str]
+) -> None:
     wrong = "wrong-Token-also-secret"
-    env.setenv("IMPACT_AUTH_TOKEN", wrong)
-    before = origin.head.commit.hexsha
-    assert main(["reconcile", "--repo", str(factory.root)]) == 1
+    job.env.setenv("IMPACT_AUTH_TOKEN", wrong)
+    before = job.origin.head.commit.hexsha
+    assert job.reconcile() == 1
     out = capsys.readouterr()
     assert "401" in out.err and len(out.err.strip().splitlines()) == 1
     assert wrong not in out.out + out.err and SID not in out.out + out.err
-    assert origin.head.commit.hexsha == before and not factory.repo.is_dirty()
+    assert job.origin.head.commit.hexsha == before and not job.factory.repo.is_dirty()
 
 
 @pytest.mark.parametrize(
@@ -478,36 +519,31 @@ def test_a_wrong_token_exits_1_naming_401_and_never_shows_the_token(
     [("IMPACT_ACCOUNT_SID",), ("IMPACT_AUTH_TOKEN",), ("IMPACT_ACCOUNT_SID", "IMPACT_AUTH_TOKEN")],
 )
 def test_without_credentials_exit_2_saying_what_to_set(
-    pushed: tuple[RepoFactory, Path, git.Repo],
-    env: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    missing: tuple[str, ...],
+    job: Workflow, capsys: pytest.CaptureFixture[str], missing: tuple[str, ...]
 ) -> None:
-    factory, _, origin = pushed
-    before = origin.head.commit.hexsha
+    before = job.origin.head.commit.hexsha
     for name in missing:
-        env.delenv(name)
-    assert main(["reconcile", "--repo", str(factory.root)]) == 2
+        job.env.delenv(name)
+    assert job.reconcile() == 2
     err = capsys.readouterr().err
     assert err.startswith(f"retrobatch reconcile: no impact.com API credentials: set {missing[0]}")
     assert len(err.strip().splitlines()) == 1 and TOKEN not in err
-    assert origin.head.commit.hexsha == before
+    assert job.origin.head.commit.hexsha == before
 
 
 def test_a_failed_fetch_commits_what_was_learned_and_exits_1(
-    tmp_path: Path, fake: FakeImpact, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    fake: FakeImpact,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     first, second = "2026-11-20-first", "2026-11-21-second"
-    factory, _, origin = with_origin(tmp_path, first, second)
-    when = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    job = workflow(tmp_path, fake, monkeypatch, first, second)
     error = {"Line": "2", "OrderId": "A-1", "Sku": "", "Status": "Validation", "Reason": "X"}
-    fake.add(
-        FakeFile("F-1", f"{first}.csv", when),
-        FakeFile("F-2", f"{second}.csv", when, errors=[error], errors_status=403),
-    )
-    assert main(["reconcile", "--repo", str(factory.root)]) == 1
+    job.listed(first)
+    job.listed(second, errors=[error], errors_status=403)
+    assert job.reconcile() == 1
     err = capsys.readouterr().err
     assert "HTTP 403" in err and second in err
-    changed = list(origin.head.commit.stats.files)
-    assert changed == [f"submissions/{first}/receipt.yaml"]
-    assert receipt_of(factory.root / "submissions" / second, factory.root).processing == []
+    assert list(job.origin.head.commit.stats.files) == [f"submissions/{first}/receipt.yaml"]
+    assert receipt_of(job.factory.root / "submissions" / second, job.factory.root).processing == []
