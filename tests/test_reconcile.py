@@ -10,6 +10,7 @@ from pytest_httpserver import HTTPServer
 
 from impact_fake import SID, TOKEN, FakeFile, FakeImpact
 from repo_factory import RepoFactory, item_rows
+from retrobatch.batching import split_batch
 from retrobatch.cli import main
 from retrobatch.impact_api import Credentials, ImpactClient, RetryPolicy
 from retrobatch.receipts import (
@@ -316,6 +317,33 @@ def test_errors_of_split_parts_map_to_the_original_lines(tmp_path: Path) -> None
     (fallback,) = explain_errors(tmp_path, receipt, folder)
     assert (fallback.csv_line, fallback.order_id, fallback.placed_by) == (8, "A-3", "order_id")
     assert fallback.note is not None and "sha256" in fallback.note and "OrderId" in fallback.note
+
+
+def test_parts_as_the_runner_splits_them_map_back_line_for_line(tmp_path: Path) -> None:
+    header, *rows = item_rows(*(f"A-{n}" for n in range(1, 9))).splitlines(keepends=True)
+    committed = "".join([header, *rows[:5], "\n", *rows[5:]]).encode()
+    factory = RepoFactory(tmp_path)
+    folder = factory.submission(SUB, committed)
+    csv_path = folder / "conversions.csv"
+    split = split_batch(csv_path, "c.csv", SUB, "item-level", 700, lambda name, n: n + len(name))
+    assert len(split.parts) > 2 and not split.findings
+    emails = [replace(part(p.attachment, b"", p.rows), sha256=p.sha256) for p in split.parts]
+    processing = []
+    for p in split.parts:
+        errors = [
+            {"line": n, "order_id": "", "sku": "", "status": "Validation", "reason": "MALFORMED"}
+            for n in range(2, p.rows + 2)
+        ]
+        processing.append(_complete(p.attachment, errors))
+    receipt = Receipt(SUB, "processed", emails=emails, processing=processing)
+    mapped = explain_errors(tmp_path, receipt, folder)
+    original = committed.split(b"\n")
+    sent = {p.attachment: p.read(csv_path).split(b"\n") for p in split.parts}
+    assert len(mapped) == len(rows)
+    for m in mapped:
+        assert m.placed_by == "line" and m.csv_line is not None and m.line is not None
+        assert original[m.csv_line - 1] == sent[m.attachment][m.line - 1]
+        assert m.order_id == original[m.csv_line - 1].split(b",")[3].decode()
 
 
 def test_an_order_the_csv_does_not_hold_is_not_placed(tmp_path: Path) -> None:
