@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,10 +18,11 @@ from pathlib import Path
 
 import git
 
-from . import __version__, checker, demo, gitops, status
-from .errors import RetrobatchError, UsageError
+from . import __version__, checker, demo, gitops, impact_api, reconcile, status
+from .errors import OperationFailed, RetrobatchError, UsageError
 from .findings import Finding
 from .report import json as json_report
+from .report import reconcile as reconcile_report
 from .report import status as status_report
 from .report import text as text_report
 from .resolution import resolve
@@ -66,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="retrobatch", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"retrobatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_check, _add_run, _add_resolve, _add_status, _add_demo):
+    for add in (_add_check, _add_run, _add_resolve, _add_reconcile, _add_status, _add_demo):
         add(sub)
     return parser
 
@@ -130,6 +132,87 @@ def _cmd_status(args: argparse.Namespace) -> int:
     else:
         print(status_report.table(lines))
     return 0
+
+
+def _add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("reconcile", help="record impact.com's processing of sent files")
+    _repo_option(p)
+    p.set_defaults(handler=_cmd_reconcile)
+
+
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    ws = open_workspace(args)
+    settings = ws.require_settings()
+    if not reconcile.outstanding(ws.root):
+        print("nothing to reconcile: no sent part awaits impact.com's report")
+        return 0
+    credentials = impact_api.credentials_from_env(os.environ)
+    base = impact_api.api_base_from_env(os.environ)
+    with impact_api.ImpactClient(credentials, base) as client:
+        result = reconcile.reconcile_repository(ws.root, settings, client)
+    for line in reconcile_report.lines(result):
+        print(line)
+    if result.changed:
+        paths = [c.folder.receipt_path for c in result.changed]
+        message = reconcile_report.commit_message(result)
+        if not commit_receipts(ws.repo, paths, message, settings):
+            print("committed; not pushed: the repository has no remote origin")
+    if result.failure:
+        print(f"retrobatch reconcile: {result.failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# --- commit and push of receipts --------------------------------------------------------------
+# Stand-in until gitops offers the runner's commit/push: the lead unifies the two.
+
+
+def commit_receipts(repo: git.Repo, paths: list[Path], message: str, settings: Settings) -> bool:
+    """Commit only these receipts (whatever else is staged) and push; False: no origin to push.
+
+    A push refused because another run pushed first is rebased once and retried: receipts are
+    per submission, so two runs never edit the same lines.
+    """
+    has_origin = "origin" in [r.name for r in repo.remotes]
+    if has_origin and repo.head.is_detached:
+        raise OperationFailed("cannot push receipts from a detached HEAD: check out a branch")
+    rels = [p.relative_to(gitops.root_of(repo)).as_posix() for p in paths]
+    env: dict[str, str] = {}
+    if settings.committer:
+        name, email = settings.committer.name, settings.committer.email
+        env = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+    try:
+        repo.git.add("--", *rels)
+        with repo.git.custom_environment(**env):
+            repo.git.commit("-m", message, "--only", "--", *rels)
+    except git.GitCommandError as exc:
+        raise OperationFailed(f"cannot commit receipts: {_git_reason(exc)}") from None
+    if not has_origin:
+        return False
+    target = f"HEAD:refs/heads/{repo.active_branch.name}"
+    try:
+        repo.git.push("origin", target)
+    except git.GitCommandError:
+        try:
+            repo.git.pull("--rebase", "origin", repo.active_branch.name)
+            repo.git.push("origin", target)
+        except git.GitCommandError as exc:
+            if any((Path(repo.git_dir) / d).exists() for d in ("rebase-merge", "rebase-apply")):
+                repo.git.rebase("--abort")
+            raise OperationFailed(f"cannot push receipts: {_git_reason(exc)}") from None
+    return True
+
+
+def _git_reason(exc: git.GitCommandError) -> str:
+    """git's last line, with any credentials in a remote URL masked."""
+    lines = [ln.strip() for ln in str(exc.stderr or "").splitlines() if ln.strip()]
+    reason = lines[-1] if lines else f"git exited {exc.status}"
+    return re.sub(r"://[^/@\s]+@", "://***@", reason)
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
