@@ -112,7 +112,6 @@ def check(
         folders = [f for f in folders if changed.touches(f.rel)] if not paths else folders
         if changed.settings_changed:
             folders = sorted({*folders, *discover(root)}, key=lambda s: s.id)
-        named |= {f.id for f in folders if changed.touches(f.rel)}
     report.submissions = check_folders(root, settings, folders, as_of=as_of, named=named)
     for sub in report.submissions:
         report.findings += sub.findings

@@ -54,16 +54,21 @@ class SchemaError:
 def validate(name: str, data: object) -> list[SchemaError]:
     """All violations, in document order, each with a message that names the field."""
     errors = sorted(validator(name).iter_errors(data), key=lambda e: [str(p) for p in e.path])
-    return [SchemaError(tuple(e.path), _describe(e)) for e in errors]
+    result = []
+    for e in errors:
+        if e.validator == "additionalProperties" and isinstance(e.instance, dict):
+            # One error per unknown key, placed on the key's own line.
+            where = ".".join(str(p) for p in e.path)
+            for key in sorted(set(e.instance) - set(e.schema.get("properties", {}))):
+                field = f"{where}.{key}" if where else str(key)
+                result.append(SchemaError((*e.path, key), f"{field}: unknown key"))
+        else:
+            result.append(SchemaError(tuple(e.path), _describe(e)))
+    return result
 
 
 def _describe(error: Any) -> str:
     where = ".".join(str(p) for p in error.path)
-    if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        names = ", ".join(repr(k) for k in extra)
-        prefix = f"{where}: " if where else ""
-        return f"{prefix}unknown key {names}"
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         field = f"{where}.{missing}" if where else missing

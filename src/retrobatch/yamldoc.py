@@ -15,6 +15,7 @@ import yaml
 
 Path_ = tuple[str | int, ...]
 MAX_NODES = 100_000
+_PLAIN_COLLECTIONS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,10 @@ def _build(
     if budget[0] < 0:
         raise _TooLarge
     doc.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_COLLECTIONS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"tag {node.tag!r} is not allowed", node.start_mark
+        )
     if isinstance(node, yaml.MappingNode):
         result: dict[str, object] = {}
         seen: dict[str, int] = {}
