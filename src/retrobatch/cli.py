@@ -17,9 +17,10 @@ from pathlib import Path
 
 import git
 
-from . import __version__, checker, demo, gitops, status
+from . import __version__, checker, demo, diffs, gitops, status
 from .errors import RetrobatchError, UsageError
 from .findings import Finding
+from .report import diff as diff_report
 from .report import json as json_report
 from .report import status as status_report
 from .report import text as text_report
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="retrobatch", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"retrobatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_check, _add_status, _add_demo):
+    for add in (_add_check, _add_status, _add_diff, _add_demo):
         add(sub)
     return parser
 
@@ -127,6 +128,31 @@ def _cmd_status(args: argparse.Namespace) -> int:
         print(status_report.details(lines[0]))
     else:
         print(status_report.table(lines))
+    return 0
+
+
+def _add_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "diff",
+        help="what changed in submissions, by order",
+        description="Compare from the merge base of BASE and HEAD to HEAD. BASE defaults to the "
+        "branch's upstream, else origin/main, else main; HEAD defaults to the working tree.",
+    )
+    p.add_argument("base", nargs="?", metavar="BASE", help="a commit, branch or tag")
+    p.add_argument("head", nargs="?", metavar="HEAD", help="a commit (default: the working tree)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    _repo_option(p)
+    p.set_defaults(handler=_cmd_diff)
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    ws = open_workspace(args)
+    ws.require_settings()
+    result = diffs.diff(ws.root, args.base, args.head)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(diff_report.text(result))
     return 0
 
 

@@ -15,13 +15,13 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 from ..checker import CheckReport, SubmissionReport
-from ..diffs import CsvDiff, DestinationChange, Diff, describe, diff
+from ..diffs import CsvDiff, DestinationChange, Diff, SubmissionDiff, describe, diff
 from ..findings import SEVERITIES, Finding, Severity, count
 from ..settings import Settings
+from ..status import format_amounts
 
 MAX_PER_SEVERITY = 10  # GitHub displays no more per type and step
 SUMMARY_BUDGET = 512 * 1024  # bytes; GitHub refuses a step summary over 1 MiB
@@ -186,13 +186,8 @@ def summary_markdown(
         if not out.add(section):
             break
     checked = {sub.id for sub in report.submissions}
-    gone = [d for d in (changes.submissions if changes else []) if d.id not in checked]
-    if gone:
-        out.add(
-            "### Other submission folders changed\n\n"
-            + "".join(f"- `{_md(d.id)}`: {d.status}\n" for d in gone)
-            + "\n"
-        )
+    for other in (d for d in (changes.submissions if changes else []) if d.id not in checked):
+        out.add(_unchecked_section(other))
     if out.omitted:
         out.parts.append(
             f"\n_{out.omitted} more section(s) left out to stay under GitHub's summary limit: "
@@ -236,7 +231,7 @@ def _submission_section(
         lines.append(f"| Requested by | {_md(manifest.requested_by)} |\n")
     if stats is not None:
         lines.append(f"| Rows | {stats.rows:,} |\n| Orders | {stats.orders:,} |\n")
-        lines.append(f"| Total | {_md(_amounts(stats.amounts))} |\n")
+        lines.append(f"| Total | {_md(format_amounts(stats.amounts))} |\n")
         if stats.first_event:
             last = _md(stats.last_event or "")
             lines.append(f"| EventDate | {_md(stats.first_event)} → {last} |\n")
@@ -250,6 +245,17 @@ def _submission_section(
     if sub.findings:
         lines.append(_findings_table(sub.findings) + "\n")
     return "".join(lines)
+
+
+def _unchecked_section(sub: SubmissionDiff) -> str:
+    """A folder the change touched that check did not validate: removed, or delivered."""
+    if sub.status == "removed":
+        return f"### 🗑️ `{_md(sub.id)}`\n\nRemoved by this change: merging sends nothing for it.\n\n"
+    body = _orders_section(sub.orders) if sub.csv_path else ""
+    return (
+        f"### 🔒 `{_md(sub.id)}`\n\n**On merge:** nothing: it is delivered, and delivered "
+        f"batches are history (send corrections as a new modifications submission).\n\n{body}"
+    )
 
 
 def _on_merge(sub: SubmissionReport, settings: Settings | None, root: Path | None) -> str:
@@ -326,11 +332,6 @@ def _findings_table(findings: list[Finding]) -> str:
         rest = len(findings) - MAX_FINDINGS_LISTED
         rows.append(f"\n_and {rest:,} more: run `retrobatch check` locally._\n")
     return "".join(rows)
-
-
-def _amounts(amounts: dict[str, Decimal]) -> str:
-    parts = [f"{v:,.2f} {k or 'default currency'}" for k, v in sorted(amounts.items())]
-    return ", ".join(parts) or "-"
 
 
 def _md(text: str) -> str:
