@@ -28,3 +28,11 @@ def test_wheel_carries_every_schema(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"retrobatch/schemas/{p.name}" for p in (ROOT / "schemas").glob("*.json")}
     assert expected and expected <= names
+    skeleton = ROOT / "src" / "retrobatch" / "skeleton"  # what `retrobatch init` writes
+    files = {
+        f"retrobatch/{p.relative_to(skeleton.parent).as_posix()}"
+        for p in skeleton.rglob("*")
+        if p.is_file()
+    }
+    assert "retrobatch/skeleton/workflows/submit.yml" in files
+    assert files <= names
