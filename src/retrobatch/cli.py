@@ -164,14 +164,14 @@ def _add_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("base", nargs="?", metavar="BASE", help="a commit, branch or tag")
     p.add_argument("head", nargs="?", metavar="HEAD", help="a commit (default: the working tree)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
     _repo_option(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(handler=_cmd_diff)
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
-    ws.require_settings()
+    ws.require_settings()  # not read, but the contract keeps every command to one rule
     result = diffs.diff(ws.root, args.base, args.head)
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))

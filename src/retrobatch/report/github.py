@@ -93,30 +93,24 @@ def render(
     environ: Mapping[str, str] | None = None,
 ) -> str:
     """All of `check --format github`: returns the annotations to print and, when
-    `$GITHUB_STEP_SUMMARY` is set, appends the summary there. `extra` holds findings outside
-    the report (settings that failed to load)."""
-    write_step_summary(report, root, settings, base, extra=extra, environ=environ)
+    `$GITHUB_STEP_SUMMARY` is set, appends the summary there (with the order diff since `base`).
+    `extra` holds findings outside the report: settings that failed to load."""
+    env = os.environ if environ is None else environ
+    if env.get("GITHUB_STEP_SUMMARY"):
+        changes = diff(root, base) if base is not None else None
+        markdown = summary_markdown(report, settings, changes, root=root, extra=extra)
+        write_step_summary(markdown, env)
     return "".join(line + "\n" for line in annotations([*(extra or []), *report.findings]))
 
 
-def write_step_summary(
-    report: CheckReport,
-    root: Path,
-    settings: Settings | None,
-    base: str | None,
-    *,
-    extra: list[Finding] | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Path | None:
-    """Append the summary to `$GITHUB_STEP_SUMMARY`; None (and nothing written) when unset."""
+def write_step_summary(markdown: str, environ: Mapping[str, str] | None = None) -> Path | None:
+    """Append to `$GITHUB_STEP_SUMMARY`; None (and nothing written) when it is unset."""
     target = (os.environ if environ is None else environ).get("GITHUB_STEP_SUMMARY")
     if not target:
         return None
-    changes = diff(root, base) if base is not None else None
-    text = summary_markdown(report, settings, changes, root=root, extra=extra)
     path = Path(target)
     with path.open("a", encoding="utf-8") as fh:
-        fh.write(text)
+        fh.write(markdown)
     return path
 
 
