@@ -142,3 +142,16 @@ def test_cli_bad_base_exits_2(factory: RepoFactory, capsys: pytest.CaptureFixtur
     factory.commit("settings")
     assert main(["diff", "no-such-ref", "--repo", str(factory.root)]) == 2
     assert "no-such-ref" in capsys.readouterr().err
+
+
+def test_links_in_the_working_tree_are_not_followed(factory: RepoFactory, tmp_path: Path) -> None:
+    factory.commit("settings")
+    outside = tmp_path / "secret.csv"
+    outside.write_text("OrderId\nSECRET\n")
+    folder = factory.submission("2026-11-21-link")
+    (folder / "data").symlink_to(tmp_path)
+    (folder / "manifest.yaml").write_text(
+        (folder / "manifest.yaml").read_text().replace("conversions.csv", "data/secret.csv")
+    )
+    [sub] = diff(factory.root, "main").submissions
+    assert sub.orders.empty

@@ -118,10 +118,12 @@ class _Side:
     def read(self, rel: str) -> bytes | None:
         if self.commit is not None:
             return gitops.read_at(self.repo, self.commit, rel)
-        path = self.root / rel
-        if path.is_symlink() or not path.is_file():
-            return None
-        return path.read_bytes()
+        path = self.root
+        for part in PurePosixPath(rel).parts:
+            path = path / part
+            if path.is_symlink():  # a link could show a file from outside in a public summary
+                return None
+        return path.read_bytes() if path.is_file() else None
 
 
 def diff(root: Path, base: str | None = None, head: str | None = None) -> Diff:
