@@ -180,3 +180,20 @@ def test_markdown_in_messages_is_neutralised() -> None:
     f = finding("csv.type", "s/x.csv", "value <script>|*bold*`x`", 2)
     text = github.summary_markdown(CheckReport(findings=[f]), None, None)
     assert r"value \<script\>\|\*bold\*\`x\`" in text
+
+
+def test_settings_findings_come_first_and_reach_the_summary(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_STEP_SUMMARY": str(summary)}
+    broken = finding("config.schema", "retrobatch.yaml", "destinations: required key is missing", 2)
+    report = CheckReport(findings=[csv_error(1)])
+    out = github.render(report, tmp_path, None, None, extra=[broken], environ=env)
+    first = "::error file=retrobatch.yaml,line=2,title=config.schema::destinations: required key"
+    assert out.splitlines()[0] == first + " is missing"  # `:` is escaped in properties only
+    assert "`config.schema`" in summary.read_text()
+
+
+def test_event_without_a_pull_request_has_no_base(tmp_path: Path) -> None:
+    event = tmp_path / "push.json"
+    event.write_text(json.dumps({"ref": "refs/heads/main", "after": "abc"}))
+    assert github.event_base({"GITHUB_EVENT_PATH": str(event)}) is None
