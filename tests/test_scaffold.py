@@ -13,7 +13,7 @@ from retrobatch import __version__, scaffold
 from retrobatch.cli import main
 from retrobatch.manifest import load_manifest
 from retrobatch.settings import load_settings
-from test_workflows import tool
+from test_workflows import tool, zizmor
 
 
 @pytest.fixture
@@ -94,11 +94,9 @@ def test_init_makes_a_repository_that_checks_clean(
     codeowners = (target / ".github/CODEOWNERS").read_text()
     assert "/retrobatch.yaml" in codeowners and "/.github/" in codeowners
     for name in scaffold.WORKFLOWS:
-        text = (target / ".github/workflows" / name).read_text()
-        yaml.safe_load(text)
-        assert scaffold.REQUIREMENT_MARK not in text
-        if "pip install" in text:
-            assert f"pip install --quiet retrobatch=={__version__}\n" in text
+        assert yaml.safe_load((target / ".github/workflows" / name).read_text())
+    setup = (target / ".github" / scaffold.SETUP_ACTION).read_text()
+    assert f"pip install --quiet retrobatch=={__version__}\n" in setup
     [example] = (target / "examples").iterdir()
     assert main(["check", "--repo", str(target), str(example)]) == 0
     assert main(["check", "--repo", str(target)]) == 0
@@ -109,13 +107,8 @@ def test_init_workflows_pass_both_tools(tmp_path: Path) -> None:
     workflows = sorted(str(p) for p in (tmp_path / "subs/.github/workflows").glob("*.yml"))
     schema = [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows]
     assert subprocess.run(schema, capture_output=True).returncode == 0
-    zizmor = [
-        tool("zizmor"),
-        "--offline",
-        "--no-progress",
-        str(tmp_path / "subs/.github/workflows"),
-    ]
-    assert subprocess.run(zizmor, capture_output=True).returncode == 0
+    result = zizmor(tmp_path / "subs/.github/workflows", tmp_path / "subs/.github/actions")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_init_example_is_dated_yesterday(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from .settings import SETTINGS_FILE, Settings
 from .submissions import SUBMISSIONS_DIR
 
 WORKFLOWS = ("check.yml", "submit.yml", "reconcile.yml", "resolve.yml")
+SETUP_ACTION = "actions/setup-retrobatch/action.yml"  # the steps the workflows share
 REQUIREMENT_MARK = "@RETROBATCH_REQUIREMENT@"
 CHECKOUT_REQUIREMENT = "."  # this project's own workflows install the checked-out code
 ID_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-[a-z0-9-]+$")
@@ -57,14 +58,14 @@ def pypi_requirement() -> str:
 
 def workflow(name: str, requirement: str) -> str:
     """A workflow's text, installing retrobatch with `pip install <requirement>`."""
-    text = (skeleton() / "workflows" / name).read_text(encoding="utf-8")
-    return text.replace(REQUIREMENT_MARK, requirement)
+    return _rendered(f"workflows/{name}", requirement)
 
 
 def project_files(requirement: str = CHECKOUT_REQUIREMENT) -> dict[str, str]:
     """The `.github/` files every submissions repository carries, by repository path."""
     files = {f".github/workflows/{name}": workflow(name, requirement) for name in WORKFLOWS}
-    files[".github/CODEOWNERS"] = (skeleton() / "CODEOWNERS").read_text(encoding="utf-8")
+    files[f".github/{SETUP_ACTION}"] = _rendered(SETUP_ACTION, requirement)
+    files[".github/CODEOWNERS"] = _skeleton_text("CODEOWNERS")
     return files
 
 
@@ -188,7 +189,14 @@ def _example(today: dt.date) -> dict[str, str]:
 
 
 def _skeleton_text(name: str) -> str:
-    return (skeleton() / name).read_text(encoding="utf-8")
+    path = skeleton()
+    for part in name.split("/"):
+        path = path / part
+    return path.read_text(encoding="utf-8")
+
+
+def _rendered(name: str, requirement: str) -> str:
+    return _skeleton_text(name).replace(REQUIREMENT_MARK, requirement)
 
 
 def _comment(text: str) -> str:
