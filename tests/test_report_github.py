@@ -48,7 +48,7 @@ def test_ten_per_severity_most_useful_first_then_a_notice() -> None:
     findings += [csv_error(30, "csv.bad-date"), csv_error(31, "csv.formula")]
     findings.append(finding("manifest.cc-domain", f"submissions/{NEW}/manifest.yaml", "cc", 8))
     findings += [finding("csv.blank-line", "s/x.csv", "blank", n) for n in range(13)]
-    lines = github.annotations(findings)
+    lines = github.annotations(CheckReport(findings=findings))
     errors = [line for line in lines if line.startswith("::error ")]
     warnings = [line for line in lines if line.startswith("::warning ")]
     notices = [line for line in lines if line.startswith("::notice ")]
@@ -61,7 +61,7 @@ def test_ten_per_severity_most_useful_first_then_a_notice() -> None:
 
 
 def test_no_notice_when_everything_fits() -> None:
-    lines = github.annotations([csv_error(1), csv_error(2)])
+    lines = github.annotations(CheckReport(findings=[csv_error(1), csv_error(2)]))
     assert len(lines) == 2 and not any(line.startswith("::notice") for line in lines)
 
 

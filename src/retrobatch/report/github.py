@@ -64,9 +64,11 @@ def most_useful(findings: Iterable[Finding], limit: int = MAX_PER_SEVERITY) -> l
     return [r[3] for r in ranked[:limit]]
 
 
-def annotations(findings: Iterable[Finding], limit: int = MAX_PER_SEVERITY) -> list[str]:
+def annotations(
+    report: CheckReport, *, extra: list[Finding] | None = None, limit: int = MAX_PER_SEVERITY
+) -> list[str]:
     """Workflow commands: at most `limit` per severity, then one notice counting the rest."""
-    every = list(findings)
+    every = [*(extra or []), *report.findings]
     lines: list[str] = []
     hidden: dict[Severity, int] = {}
     for severity in SEVERITIES:
@@ -100,7 +102,7 @@ def render(
         changes = diff(root, base) if base is not None else None
         markdown = summary_markdown(report, settings, changes, root=root, extra=extra)
         write_step_summary(markdown, env)
-    return "".join(line + "\n" for line in annotations([*(extra or []), *report.findings]))
+    return "".join(line + "\n" for line in annotations(report, extra=extra))
 
 
 def write_step_summary(markdown: str, environ: Mapping[str, str] | None = None) -> Path | None:
