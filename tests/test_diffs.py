@@ -155,3 +155,10 @@ def test_links_in_the_working_tree_are_not_followed(factory: RepoFactory, tmp_pa
     )
     [sub] = diff(factory.root, "main").submissions
     assert sub.orders.empty
+
+
+def test_folders_without_a_manifest_are_no_submission(factory: RepoFactory) -> None:
+    factory.commit("settings")
+    (factory.root / "submissions/notes").mkdir()
+    (factory.root / "submissions/notes/todo.txt").write_text("later")
+    assert diff(factory.root, "main").submissions == []

@@ -12,6 +12,8 @@ from retrobatch.checker import CheckReport, SubmissionReport
 from retrobatch.cli import main
 from retrobatch.csvcheck import CsvResult, CsvStats
 from retrobatch.findings import Finding, finding
+from retrobatch.manifest import Manifest
+from retrobatch.receipts import Receipt
 from retrobatch.report import github
 from retrobatch.settings import parse_settings
 from retrobatch.submissions import SubmissionFolder
@@ -197,3 +199,32 @@ def test_event_without_a_pull_request_has_no_base(tmp_path: Path) -> None:
     event = tmp_path / "push.json"
     event.write_text(json.dumps({"ref": "refs/heads/main", "after": "abc"}))
     assert github.event_base({"GITHUB_EVENT_PATH": str(event)}) is None
+
+
+@pytest.mark.parametrize(
+    ("state", "error", "size", "expected"),
+    [
+        (None, False, 10, "will e-mail 10 rows to Online Sale (12345)."),
+        ("failed", False, 10, "will e-mail 10 rows to Online Sale (12345) again (the last"),
+        (None, True, 10, "nothing until the errors below are fixed"),
+        (None, False, 9_000_000, "split by order into about 2 messages."),
+        ("partial", False, 10, "the parts the server refused are sent again"),
+    ],
+)
+def test_what_merging_will_do(
+    tmp_path: Path, state: str | None, error: bool, size: int, expected: str
+) -> None:
+    settings, _ = parse_settings(SETTINGS)
+    folder = SubmissionFolder(NEW, tmp_path, f"submissions/{NEW}")
+    csv_path = tmp_path / "conversions.csv"
+    csv_path.write_bytes(b"x" * size)
+    sub = SubmissionReport(
+        folder,
+        manifest=Manifest(NEW, "order-level", 12345, "conversions.csv", "d", "a@brand.example"),
+        csv_path=csv_path,
+        receipt=Receipt(NEW, state) if state else None,  # type: ignore[arg-type]
+        csv=CsvResult(stats=CsvStats(rows=10, orders=10)),
+        findings=[csv_error(1)] if error else [],
+    )
+    text = github.summary_markdown(CheckReport(submissions=[sub]), settings, None)
+    assert expected in text

@@ -140,7 +140,9 @@ def diff(root: Path, base: str | None = None, head: str | None = None) -> Diff:
         assert sub_id is not None
         folder = f"{SUBMISSIONS_DIR}/{sub_id}"
         touched = [p for p in paths if p.startswith(folder + "/")]
-        result.submissions.append(_submission_diff(sub_id, folder, touched, old, new))
+        found = _submission_diff(sub_id, folder, touched, old, new)
+        if found is not None:
+            result.submissions.append(found)
     return result
 
 
@@ -185,9 +187,12 @@ def _submission_of(path: str) -> str | None:
 
 def _submission_diff(
     sub_id: str, folder: str, touched: list[str], old: _Side, new: _Side
-) -> SubmissionDiff:
+) -> SubmissionDiff | None:
+    """None for a folder that is a submission on neither side (no manifest)."""
     manifest_rel = f"{folder}/{MANIFEST_FILE}"
     was, now = _manifest(old.read(manifest_rel)), _manifest(new.read(manifest_rel))
+    if was is None and now is None:
+        return None
     status: Literal["added", "removed", "modified"] = (
         "added" if was is None else "removed" if now is None else "modified"
     )

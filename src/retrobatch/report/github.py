@@ -257,6 +257,8 @@ def _unchecked_section(sub: SubmissionDiff) -> str:
 def _on_merge(sub: SubmissionReport, settings: Settings | None, root: Path | None) -> str:
     """What `retrobatch run` will do with this submission once the pull request is merged."""
     receipt = sub.receipt
+    if receipt is not None and receipt.state == "partial":
+        return "the parts the server refused are sent again; accepted parts never are."
     if sub.delivered and receipt is not None:
         when = f" at {receipt.sent_at}" if receipt.sent_at else ""
         return f"nothing: it is already {receipt.state}{when}, and delivered batches are history."
