@@ -12,6 +12,7 @@ from repo_factory import RepoFactory
 from retrobatch import __version__, scaffold
 from retrobatch.cli import main
 from retrobatch.manifest import load_manifest
+from retrobatch.schemas import load_schema, schema_dir
 from retrobatch.settings import load_settings
 from test_workflows import tool, zizmor
 
@@ -121,3 +122,18 @@ def test_init_refuses_a_folder_in_use(tmp_path: Path, capsys: pytest.CaptureFixt
     (tmp_path / "used" / "notes.txt").write_text("mine")
     assert main(["init", str(tmp_path / "used")]) == 2
     assert "exists and is not an empty folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("template", sorted(scaffold.MINIMAL_HEADERS))
+def test_headers_satisfy_the_template_schema(template: str) -> None:
+    """The schemas are the one source of column facts; each starter header must satisfy its own:
+    every required column, one alternative of each "one of" group, and only known columns."""
+    if not (schema_dir() / f"{template}.schema.json").is_file():
+        pytest.skip("template schemas not on this branch yet")
+    schema = load_schema(template)
+    header = set(scaffold.csv_header(template).split(","))
+    assert header <= set(schema["properties"])
+    assert set(schema.get("required", [])) <= header
+    for group in schema.get("allOf", []):
+        options = group.get("anyOf") or group.get("oneOf") or []
+        assert any(set(option["required"]) <= header for option in options), group

@@ -31,9 +31,11 @@ CHECKOUT_REQUIREMENT = "."  # this project's own workflows install the checked-o
 ID_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-[a-z0-9-]+$")
 MAX_ID_LENGTH = 64
 
-# The smallest header impact.com processes for each template (../shared/impact-format.md).
-# TODO: derive from schemas/<template>.schema.json (required columns plus the first of each
-# "one of" group) once templates.py exposes its groups on main.
+# The starter header of each template: impact.com's own minimal examples
+# (../shared/impact-format.md), which also name the columns people nearly always need (Amount on
+# modifications, CurrencyCode) that the schemas leave optional. A test checks each against its
+# template schema, the one source of column facts: every required column, one alternative of
+# each "one of" group, nothing unknown.
 MINIMAL_HEADERS = {
     "item-level": "CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,CustomerId,CurrencyCode,"
     "Amount,Category,Sku,Quantity",
