@@ -37,7 +37,7 @@ def test_error_exits_1_with_file_and_line(
 def test_json_document(factory: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
     factory.submission(
         "2026-11-20-outage",
-        item_rows("A-1"),
+        item_rows("A-1", event_type=999),
         manifest=manifest_text("2026-11-20-outage", event_type=999),
     )
     assert run(factory, "--format", "json") == 1

@@ -60,6 +60,8 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     # extensions
     "csv.unclosed-quote": ("error", "a quoted field that never closes"),
     "csv.nul-byte": ("error", "a NUL byte: the file is binary, not CSV"),
+    "csv.malformed": ("error", "a record csv cannot parse: text after a closing quote, a lone CR"),
+    "csv.unreadable": ("error", "the file cannot be read at all"),
     "receipt.invalid": ("error", "receipt.yaml unreadable or violates its schema"),
     "repo.receipt-in-change": ("error", "a change adds or edits a receipt, which only run writes"),
 }
