@@ -1,7 +1,6 @@
 """`check --format github` on a simulated pull_request event: annotations and the step summary."""
 
 import json
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -101,19 +100,6 @@ def _check(factory: RepoFactory, env: dict[str, str]) -> tuple[CheckReport, str]
     settings, _ = parse_settings((factory.root / "retrobatch.yaml").read_text())
     assert settings is not None
     report = checker.check(factory.root, settings, base=base)
-    for sub in report.submissions:  # the figures csvcheck computes, fixed for this test
-        if sub.id == NEW:
-            sub.csv = CsvResult(
-                findings=sub.csv.findings if sub.csv else [],
-                stats=CsvStats(
-                    rows=1200,
-                    orders=300,
-                    amounts={"USD": Decimal("23988.00"), "EUR": Decimal("5")},
-                    first_event="2026-11-18T09:00:00Z",
-                    last_event="2026-11-18T17:30:00Z",
-                    partners=12,
-                ),
-            )
     return report, github.render(report, factory.root, settings, base, environ=env)
 
 
@@ -142,11 +128,18 @@ def test_step_summary_is_appended_with_what_reviewers_need(
     section = text[text.index(f"`{NEW}`") :]
     assert "| Destination | Online Sale (12345) → `new-box@inbound.example` |" in section
     assert "| Template | item-level |" in section
-    assert "| Rows | 1,200 |" in section and "| Orders | 300 |" in section
-    assert "| Total | 5.00 EUR, 23,988.00 USD |" in section
-    assert "2026-11-18T09:00:00Z → 2026-11-18T17:30:00Z" in section
-    assert "| Partners | 12 |" in section
-    assert "**On merge:** will e-mail 1,200 rows to Online Sale (12345)." in section
+    assert "| Rows | 4 |" in section and "| Orders | 2 |" in section
+    assert "| Total | 79.96 USD |" in section  # 4 lines at 19.99
+    stamp = (
+        (factory.root / f"submissions/{NEW}/conversions.csv")
+        .read_text()
+        .split("\n")[1]
+        .split(",")[2]
+    )
+    assert f"| EventDate | {stamp} → {stamp} |" in section
+    assert "| Partners | 0 |" in section
+    assert "| Findings | 0 errors, 0 warnings |" in section
+    assert "**On merge:** will e-mail 4 rows to Online Sale (12345)." in section
     assert "**Changes by order:** 2 added, 0 removed, 0 changed" in section
     sent = text[text.index(f"`{SENT}`") :]
     assert "**On merge:** nothing: it is delivered" in sent
@@ -223,7 +216,7 @@ def test_what_merging_will_do(
         manifest=Manifest(NEW, "order-level", 12345, "conversions.csv", "d", "a@brand.example"),
         csv_path=csv_path,
         receipt=Receipt(NEW, state) if state else None,  # type: ignore[arg-type]
-        csv=CsvResult(stats=CsvStats(rows=10, orders=10)),
+        csv=CsvResult([], CsvStats(rows=10, orders=10), {}, {}),
         findings=[csv_error(1)] if error else [],
     )
     text = github.summary_markdown(CheckReport(submissions=[sub]), settings, None)

@@ -16,6 +16,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -24,21 +25,15 @@ import git
 from . import gitops
 from .manifest import MANIFEST_FILE
 from .receipts import RECEIPT_FILE
+from .schemas import TEMPLATES
 from .settings import SETTINGS_FILE, Destination, parse_settings
 from .submissions import SUBMISSIONS_DIR
+from .templates import load_template
 from .yamldoc import load_yaml
 
 # The first of these columns present in a header names the order (or action) of each line.
-ORDER_COLUMNS = ("actionid", "orderid")
-ITEM_COLUMN = "sku"
-# impact.com's aliases, so a renamed header is not read as every order changing.
-ALIASES = {
-    "oid": "orderid",
-    "currency": "currencycode",
-    "eventtypeid": "actiontrackerid",
-    "mediapartnerid": "mediaid",
-    "orderpromocode": "promocode",
-}
+ORDER_COLUMNS = ("ActionId", "OrderId")
+ITEM_COLUMN = "Sku"
 MANIFEST_KEYS = ("template", "event_type", "file", "description", "requested_by", "ticket", "cc")
 
 
@@ -261,9 +256,20 @@ class _Table:
     names: dict[str, str] = field(default_factory=dict)  # normalised column name -> as written
 
 
+@cache
+def _canonical_names() -> dict[str, str]:
+    """Lower-case name or alias -> canonical name, over every template's schema."""
+    names: dict[str, str] = {}
+    for template in TEMPLATES:
+        names.update(load_template(template).lookup)
+    return names
+
+
 def _normalise(name: str) -> str:
+    """Columns match case-insensitively and through aliases, so renaming `Oid` to `OrderId` or
+    reordering columns is no change to any order."""
     key = name.strip().lower()
-    return ALIASES.get(key, key)
+    return _canonical_names().get(key, key)
 
 
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
