@@ -10,6 +10,7 @@ from retrobatch import checker
 from retrobatch.checker import CheckReport, SubmissionReport
 from retrobatch.cli import main
 from retrobatch.csvcheck import CsvResult, CsvStats
+from retrobatch.diffs import CsvDiff, Diff, FieldChange, OrderChange, SubmissionDiff
 from retrobatch.findings import Finding, finding
 from retrobatch.manifest import Manifest
 from retrobatch.receipts import Receipt
@@ -32,16 +33,13 @@ def test_escaping_of_data_and_properties() -> None:
     )
 
 
-def test_annotation_without_line_names_the_column() -> None:
+def test_annotation_without_a_line() -> None:
     f = finding("csv.missing-column", "s/x.csv", "OrderId is required")
     assert (
         github.annotation(f) == "::error file=s/x.csv,title=csv.missing-column::OrderId is required"
     )
-    g = finding("csv.bom", "s/x.csv", "byte order mark", 1, "OrderId")
-    assert (
-        github.annotation(g)
-        == "::warning file=s/x.csv,line=1,title=csv.bom::OrderId: byte order mark"
-    )
+    g = finding("csv.bom", "s/x.csv", "byte order mark", 1, "OrderId")  # messages name columns
+    assert github.annotation(g) == "::warning file=s/x.csv,line=1,title=csv.bom::byte order mark"
 
 
 def test_ten_per_severity_most_useful_first_then_a_notice() -> None:
@@ -140,7 +138,7 @@ def test_step_summary_is_appended_with_what_reviewers_need(
     assert "| Partners | 0 |" in section
     assert "| Findings | 0 errors, 0 warnings |" in section
     assert "**On merge:** will e-mail 4 rows to Online Sale (12345)." in section
-    assert "**Changes by order:** 2 added, 0 removed, 0 changed" in section
+    assert "New in this change: every order above is added." in section
     sent = text[text.index(f"`{SENT}`") :]
     assert "**On merge:** nothing: it is delivered" in sent
     assert "**Changes by order:** 1 added, 1 removed, 0 changed" in sent
@@ -221,3 +219,27 @@ def test_what_merging_will_do(
     )
     text = github.summary_markdown(CheckReport(submissions=[sub]), settings, None)
     assert expected in text
+
+
+def test_a_correction_shows_manifest_fields_and_changed_orders(tmp_path: Path) -> None:
+    folder = SubmissionFolder(NEW, tmp_path, f"submissions/{NEW}")
+    change = OrderChange("A-1", 2, (FieldChange("Amount", "10.00", "12.50"),))
+    changes = Diff(
+        "0" * 40,
+        None,
+        [
+            SubmissionDiff(
+                NEW,
+                folder.rel,
+                "modified",
+                f"{folder.rel}/conversions.csv",
+                CsvDiff(changed=[change]),
+                [FieldChange("event_type", "12345", "67890")],
+            )
+        ],
+    )
+    report = CheckReport(submissions=[SubmissionReport(folder)])
+    text = github.summary_markdown(report, None, changes)
+    assert "- manifest `event_type`: 12345 → 67890" in text
+    assert "**Changes by order:** 0 added, 0 removed, 1 changed" in text
+    assert r"  - `A-1` (line 2): Amount: 10.00 -\> 12.50" in text

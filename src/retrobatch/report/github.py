@@ -47,8 +47,7 @@ def annotation(f: Finding) -> str:
     if f.line is not None:
         props.append(f"line={f.line}")
     props.append(f"title={escape_property(f.code)}")
-    message = f"{f.column}: {f.message}" if f.column else f.message
-    return f"::{f.severity} {','.join(props)}::{escape_data(message)}"
+    return f"::{f.severity} {','.join(props)}::{escape_data(f.message)}"
 
 
 def most_useful(findings: Iterable[Finding], limit: int = MAX_PER_SEVERITY) -> list[Finding]:
@@ -176,7 +175,7 @@ def summary_markdown(
     loose = [f for f in every if id(f) not in in_submissions]
     if loose:
         out.add("### Repository\n\n" + _findings_table(loose) + "\n")
-    by_id = {d.id: d.orders for d in changes.submissions} if changes else {}
+    by_id = {d.id: d for d in changes.submissions} if changes else {}
     for sub in report.submissions:
         section = _submission_section(sub, settings, by_id.get(sub.id), root, changes is not None)
         if not out.add(section):
@@ -213,7 +212,7 @@ def _destinations_section(changes: list[DestinationChange]) -> str:
 def _submission_section(
     sub: SubmissionReport,
     settings: Settings | None,
-    orders: CsvDiff | None,
+    changed: SubmissionDiff | None,
     root: Path | None,
     with_diff: bool,
 ) -> str:
@@ -234,8 +233,10 @@ def _submission_section(
         lines.append(f"| Partners | {stats.partners:,} |\n")
     lines.append(f"| Findings | {_plural(errors, 'error')}, {_plural(warnings, 'warning')} |\n\n")
     lines.append(f"**On merge:** {_on_merge(sub, settings, root)}\n\n")
-    if orders is not None:
-        lines.append(_orders_section(orders))
+    if changed is not None and changed.status == "added":
+        lines.append("New in this change: every order above is added.\n\n")
+    elif changed is not None:
+        lines.append(_changes_section(changed))
     elif with_diff:
         lines.append("No change to its orders.\n\n")
     if sub.findings:
@@ -247,7 +248,7 @@ def _unchecked_section(sub: SubmissionDiff) -> str:
     """A folder the change touched that check did not validate: removed, or delivered."""
     if sub.status == "removed":
         return f"### 🗑️ `{_md(sub.id)}`\n\nRemoved by this change: merging sends nothing for it.\n\n"
-    body = _orders_section(sub.orders) if sub.csv_path else ""
+    body = _changes_section(sub) if sub.csv_path else ""
     return (
         f"### 🔒 `{_md(sub.id)}`\n\n**On merge:** nothing: it is delivered, and delivered "
         f"batches are history (send corrections as a new modifications submission).\n\n{body}"
@@ -289,6 +290,15 @@ def _destination(settings: Settings | None, event_type: int, with_address: bool 
     return f"{text} → `{_code(found.address)}`" if with_address else text
 
 
+def _changes_section(sub: SubmissionDiff) -> str:
+    """Manifest fields, then orders: what a reviewer of a correction reads instead of lines."""
+    fields = "".join(
+        f"- manifest `{f.column}`: {_md(f.old or '(empty)')} → {_md(f.new or '(empty)')}\n"
+        for f in sub.manifest
+    )
+    return (fields + "\n" if fields else "") + _orders_section(sub.orders)
+
+
 def _orders_section(orders: CsvDiff) -> str:
     if orders.empty:
         return "No change to its orders.\n\n"
@@ -323,9 +333,8 @@ def _findings_table(findings: list[Finding]) -> str:
     for f in findings[:MAX_FINDINGS_LISTED]:
         icon = "❌" if f.severity == "error" else "⚠️"
         where = f"{f.path}:{f.line}" if f.line else f.path
-        column = f"{f.column}: " if f.column else ""
         cell = _code(where).replace("|", "\\|")  # GFM splits cells even inside code spans
-        rows.append(f"| {icon} | `{f.code}` | `{cell}` | {_md(column + f.message)} |\n")
+        rows.append(f"| {icon} | `{f.code}` | `{cell}` | {_md(f.message)} |\n")
     if len(findings) > MAX_FINDINGS_LISTED:
         rest = len(findings) - MAX_FINDINGS_LISTED
         rows.append(f"\n_and {rest:,} more: run `retrobatch check` locally._\n")
