@@ -20,7 +20,7 @@ from . import __version__
 from .checker import CONVERSION_TEMPLATES
 from .errors import UsageError
 from .manifest import MANIFEST_FILE
-from .schemas import TEMPLATES
+from .schemas import TEMPLATES, load_schema
 from .settings import SETTINGS_FILE, Settings
 from .submissions import SUBMISSIONS_DIR
 
@@ -28,8 +28,6 @@ WORKFLOWS = ("check.yml", "submit.yml", "reconcile.yml", "resolve.yml")
 SETUP_ACTION = "actions/setup-retrobatch/action.yml"  # the steps the workflows share
 REQUIREMENT_MARK = "@RETROBATCH_REQUIREMENT@"
 CHECKOUT_REQUIREMENT = "."  # this project's own workflows install the checked-out code
-ID_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-[a-z0-9-]+$")
-MAX_ID_LENGTH = 64
 
 # The starter header of each template: impact.com's own minimal examples
 # (../shared/impact-format.md), which also name the columns people nearly always need (Amount on
@@ -85,11 +83,12 @@ def csv_header(template: str, app: bool = False) -> str:
 
 
 def check_id(sub_id: str) -> None:
-    """The contract's id rule, said before any file is written."""
+    """The manifest schema's id rule, said before any file is written."""
+    rule = load_schema("manifest")["properties"]["id"]
     problem = None
-    if len(sub_id) > MAX_ID_LENGTH:
-        problem = f"longer than {MAX_ID_LENGTH} characters"
-    elif not ID_PATTERN.match(sub_id):
+    if len(sub_id) > rule["maxLength"]:
+        problem = f"longer than {rule['maxLength']} characters"
+    elif not re.search(rule["pattern"], sub_id):
         problem = "expected YYYY-MM-DD-slug (lowercase letters, digits and -)"
     else:
         try:
