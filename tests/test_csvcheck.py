@@ -637,3 +637,21 @@ def test_indexed_item_columns_are_checked_like_their_column(tmp_path: Path) -> N
     content = lines(header, "111,S-1,1,S-2,x,ITEM_RETURNED", "112,S-1,0,,,ITEM_RETURNED")
     result = check(tmp_path, content, "item-modifications")
     assert found(result) == [("csv.type", 2, "Quantity2")]
+
+
+def test_totals_per_currency_for_every_price_column(tmp_path: Path) -> None:
+    header = ITEM + ",ItemSubtotal"
+    content = lines(
+        header,
+        item("A-1", "S1") + ",",  # 5.00 x 2 USD
+        item("A-1", "S2", ItemPrice="", CurrencyCode="EUR") + ",7.50",
+        item("A-2", "S1", ItemPrice="", CurrencyCode="USD") + ",1.25",
+        item("A-3", "S1", CurrencyCode="") + ",",  # the account's default currency
+    )
+    result = check(tmp_path, content, "item-level")
+    assert result.findings == []
+    assert result.stats.amounts == {
+        "USD": Decimal("11.25"),
+        "EUR": Decimal("7.50"),
+        "": Decimal("10.00"),
+    }

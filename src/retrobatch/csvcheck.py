@@ -3,14 +3,17 @@
 The rules are impact.com's (../shared/impact-format.md) as the template schemas state them; the
 codes and their meaning are the contract's (../shared/contract.md, "Findings"). A file is read in
 batches of records (csvstream); each batch is turned into columns and each column is checked
-whole (one regex over the column joined by line breaks), so a million-row file costs about two
-bare `csv.reader` passes. Single cells are looked at only where a column test fails.
+whole (its distinct values, or one regex over the column joined by line breaks), so a
+million-row file costs a little over two bare `csv.reader` passes (benchmarks/check_speed.py).
+Single cells are looked at only where a column test fails. Everything that must see the whole
+file (orders seen twice, the earliest and latest EventDate, totals) is kept as it goes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -197,6 +200,9 @@ class _Batch:
 
 
 class _Checker:
+    """The rules that look at records, fed one batch at a time; state that spans batches (the
+    order in progress, values already seen) lives here."""
+
     def __init__(
         self,
         tpl: Template,
@@ -223,7 +229,7 @@ class _Checker:
         room = (ctx.max_email_bytes - HEADER_ALLOWANCE) * 3 // 4 - header_size
         self.size_limit = room if _encoded(file_size) > ctx.max_email_bytes else None
         self.header_size = header_size
-        self.too_large: set[str] = set()
+        self.too_large: dict[str, tuple[int, int]] = {}  # order -> (bytes, first line)
         self.partners: set[str] = set()
         self.cents: dict[str, int] = {}  # amounts per currency, in hundredths
         self.known_cents: dict[str, int] = {}  # price as written -> hundredths
@@ -237,7 +243,7 @@ class _Checker:
         self.prev_size = 0  # and their bytes
         self.run_line = 0  # the line where that order starts
         self.order_ids: list[str] = []  # where orders start (item-level: runs of lines), in
-        self.order_lines: list[int] = []  # file order; `orders` is built from them at the end
+        self.order_lines = array("q")  # file order; `orders` is built from them at the end
         self.dates = self._date_rules()
         self.future_from = _minute(ctx.as_of, -_NEAR)
         # Whether a record can hold values in two columns of which it may hold only one.
@@ -605,12 +611,11 @@ class _Checker:
             return self._order_runs(batch, o)
         oids, lines = batch.cols[o], batch.lines
         self._record_orders(batch, o, range(len(oids)))
-        found = []
         if self.size_limit is not None and batch.longest > self.size_limit:
             for i, size in enumerate(batch.sizes):
                 if size > self.size_limit and oids[i]:
-                    found += self._too_large(oids[i], size, lines[i])
-        return found
+                    self._too_large(oids[i], size, lines[i])
+        return []
 
     def _record_orders(self, batch: _Batch, o: int, starts: Sequence[int]) -> None:
         """Remember the records where orders start; whether one starts twice is settled in
@@ -624,7 +629,7 @@ class _Checker:
             ids = [ids[k] for k in keep]
             lines = [lines[k] for k in keep]
         self.order_ids += ids
-        self.order_lines += lines
+        self.order_lines.extend(lines)
 
     def _order_runs(self, batch: _Batch, o: int) -> list[Finding]:
         """Item-level: the lines of an order are consecutive, and name each Sku once."""
@@ -638,9 +643,9 @@ class _Checker:
         found = []
         s = self.field(self.tpl.unique[1]) if len(self.tpl.unique) > 1 else None
         if s is not None:
-            found += self._duplicate_skus(batch, o, s, starts, ends, continued)
+            found = self._duplicate_skus(batch, o, s, starts, ends, continued)
         if self.size_limit is not None:
-            found += self._run_sizes(batch, starts, ends, run_oids, continued)
+            self._run_sizes(batch, starts, ends, run_oids, continued)
         if not (continued and len(starts) == 1):
             self.run_line = batch.lines[starts[-1]]
         self.prev_order = run_oids[-1]
@@ -653,7 +658,7 @@ class _Checker:
         ends: list[int],
         run_oids: list[str],
         continued: bool,
-    ) -> list[Finding]:
+    ) -> None:
         """Runs of one order too large for a message; only a run longer than the batch can be,
         so most batches need one sum."""
         assert self.size_limit is not None
@@ -661,17 +666,15 @@ class _Checker:
         last = sum(batch.sizes[starts[-1] :])
         self.prev_size = last + (carried if len(starts) == 1 else 0)
         if sum(batch.sizes) + carried <= self.size_limit:
-            return []
+            return
         offsets = [0, *accumulate(batch.sizes)]
         sizes = list(map(sub, map(offsets.__getitem__, ends), map(offsets.__getitem__, starts)))
         sizes[0] += carried
-        found = []
         for k in compress(range(len(sizes)), map(gt, sizes, repeat(self.size_limit))):
             oid = run_oids[k]
             if oid:
                 line = self.run_line if continued and k == 0 else batch.lines[starts[k]]
-                found += self._too_large(oid, sizes[k], line)
-        return found
+                self._too_large(oid, sizes[k], line)
 
     def _duplicate_skus(
         self, batch: _Batch, o: int, s: int, starts: list[int], ends: list[int], continued: bool
@@ -688,6 +691,8 @@ class _Checker:
         found = []
         name = self.header.names[s]
         for k in sorted(suspects):
+            if not oids[starts[k]] or starts[k] in batch.bad[o]:
+                continue  # no order to speak of: csv.required or a bad OrderId says so
             seen = set(self.prev_keys) if continued and k == 0 else set()
             for i in range(starts[k], ends[k]):
                 sku = skus[i]
@@ -710,6 +715,7 @@ class _Checker:
         # Inserted last to first, so each order keeps its first line.
         self.orders = dict(zip(reversed(ids), reversed(lines), strict=True))
         if len(self.orders) == len(ids):
+            self.order_ids, self.order_lines = [], array("q")
             return []
         o = self.field(self.tpl.unique[0])
         name = self.header.names[o] if o is not None else None
@@ -730,18 +736,26 @@ class _Checker:
             found.append(finding(code, self.rel, message, line, name))
         return found
 
-    def _too_large(self, oid: str, size: int, line: int) -> list[Finding]:
-        if oid in self.too_large:
+    def _too_large(self, oid: str, size: int, line: int) -> None:
+        """Note an order too large for one message; reported in `finish` with its full size
+        (a run of lines that goes on past this batch grows)."""
+        known = self.too_large.get(oid)
+        self.too_large[oid] = (max(size, known[0]) if known else size, line)
+
+    def _too_large_findings(self) -> list[Finding]:
+        if not self.too_large:
             return []
-        self.too_large.add(oid)
-        total = _encoded(self.header_size + size)
         o = self.field(self.tpl.unique[0])
         name = self.header.names[o] if o is not None else None
-        message = (
-            f"order {shorten(oid)} alone needs about {total:,} bytes as an e-mail, more than "
-            f"max_email_bytes ({self.ctx.max_email_bytes:,})"
-        )
-        return [finding("csv.order-too-large", self.rel, message, line, name)]
+        found = []
+        for oid, (size, line) in self.too_large.items():
+            total = _encoded(self.header_size + size)
+            message = (
+                f"order {shorten(oid)} alone needs about {total:,} bytes as an e-mail, more "
+                f"than max_email_bytes ({self.ctx.max_email_bytes:,})"
+            )
+            found.append(finding("csv.order-too-large", self.rel, message, line, name))
+        return found
 
     def _actions(self, batch: _Batch) -> None:
         _count_actions(self.actions, self.header, batch.cols, batch.lines)
@@ -767,12 +781,15 @@ class _Checker:
                 currencies = [currencies[i] for i in rows]
             if not currencies:
                 continue
-            single = len(batch.distinct(c)) == 1 if c is not None and rows is None else None
-            if single or (single is None and currencies.count(currencies[0]) == len(currencies)):
+            if c is not None and rows is None:
+                single = len(batch.distinct(c)) == 1
+            else:
+                single = currencies.count(currencies[0]) == len(currencies)
+            if single:
                 self._add(currencies[0], self._cents(*columns))
                 continue
             for currency in set(currencies):
-                mine = [currency == c for c in currencies]
+                mine = list(map(currency.__eq__, currencies))
                 self._add(currency, self._cents(*(list(compress(col, mine)) for col in columns)))
 
     def _cents(self, prices: list[str], quantities: list[str] | None = None) -> int:
@@ -796,7 +813,7 @@ class _Checker:
         self.cents[currency] = self.cents.get(currency, 0) + cents
 
     def finish(self) -> None:
-        self.report.add(self._settle_orders())
+        self.report.add(self._settle_orders() + self._too_large_findings())
         stats = self.stats
         stats.orders = len(self.orders) if self.tpl.kind == "conversion" else len(self.actions)
         stats.amounts = {c: Decimal(cents).scaleb(-2) for c, cents in self.cents.items()}

@@ -60,7 +60,10 @@ class Column:
         if self.max_length is not None and len(value) > self.max_length:
             return "csv.too-long", f"is {len(value):,} characters long (at most {self.max_length})"
         if self.pattern is not None and not self.pattern.search(value):
-            return self.pattern_code, f"is not {_KIND_NAMES.get(self.kind, 'an allowed value')}"
+            reason = f"is not {_KIND_NAMES.get(self.kind, 'an allowed value')}"
+            if "x-max-value" in self.keywords:
+                reason += f" (at most {self.keywords['x-max-value']})"
+            return self.pattern_code, reason
         return None
 
     def passes(
@@ -75,8 +78,8 @@ class Column:
         (False means: look at single cells). `forbidden`: the joined forbidden patterns still
         to apply (default all); `one_per_line`: no value holds a line break; `lengths`: False
         when no value can be longer than the maximum."""
-        too_long = lengths and self.max_length is not None and values
-        if too_long and max(map(len, values)) > self.max_length:  # type: ignore[operator]
+        limit = self.max_length
+        if lengths and limit is not None and values and max(map(len, values)) > limit:
             return False
         forbidden = self.joined_forbidden if forbidden is None else forbidden
         if not forbidden and self.pattern is None:
@@ -88,9 +91,10 @@ class Column:
             return False
         if self.pattern is None:
             return True
-        return self.joined_pattern is not None and not self.joined_pattern.sub("", joined).strip(
-            "\n"
-        )
+        if self.joined_pattern is None:
+            return False
+        # Deleting every matching line leaves only line breaks when all lines match.
+        return not self.joined_pattern.sub("", joined).strip("\n")
 
 
 _FORBIDDEN_REASONS = {
@@ -99,7 +103,7 @@ _FORBIDDEN_REASONS = {
 }
 _KIND_NAMES = {
     "integer": "an integer (digits only)",
-    "decimal": "a decimal with at most two places, no sign, within the column's maximum",
+    "decimal": "a decimal with at most two places and no sign",
     "currency": "a currency code of three capital letters",
     "date": "a date-time YYYY-MM-DDTHH:MM[:SS] with Z or an offset",
     "digest": "a SHA-1 or SHA-256 hex digest",
@@ -116,10 +120,6 @@ class Group:
     exactly: bool
     missing_code: str
     conflict_code: str | None
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(c for alt in self.alternatives for c in alt))
 
     def describe(self) -> str:
         return " or ".join("+".join(alt) for alt in self.alternatives)
