@@ -24,6 +24,8 @@ from .report import diff as diff_report
 from .report import json as json_report
 from .report import status as status_report
 from .report import text as text_report
+from .resolution import resolve
+from .runner import Outcome, RunOptions, run
 from .settings import Settings, load_settings
 
 Handler = Callable[[argparse.Namespace], int]
@@ -65,7 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="retrobatch", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"retrobatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_check, _add_status, _add_new, _add_diff, _add_init, _add_demo):
+    for add in (
+        _add_check,
+        _add_run,
+        _add_resolve,
+        _add_status,
+        _add_new,
+        _add_diff,
+        _add_init,
+        _add_demo,
+    ):
         add(sub)
     return parser
 
@@ -208,6 +219,100 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     return demo.run_demo(sys.stdout, main)
+
+
+def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("run", help="send merged submissions; commit and push receipts")
+    _repo_option(p)
+    p.add_argument("--dry-run", action="store_true", help="validate and list what would be sent")
+    p.add_argument("--no-push", action="store_true", help="commit receipts but do not push them")
+    p.add_argument("--outbox", metavar="DIR", help="write the messages to DIR as .eml; send none")
+    p.add_argument("--save-copies", metavar="DIR", help="also keep each sent message in DIR")
+    p.add_argument(
+        "--retry-failed", action="store_true", help="send failed submissions again as they are"
+    )
+    p.set_defaults(handler=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    ws = open_workspace(args)
+    settings = ws.require_settings()
+    options = RunOptions(
+        dry_run=args.dry_run,
+        push=not args.no_push,
+        outbox=Path(args.outbox) if args.outbox else None,
+        save_copies=Path(args.save_copies) if args.save_copies else None,
+        retry_failed=args.retry_failed,
+        as_of=_as_of(args),
+    )
+    report = run(ws.repo, settings, options, os.environ)
+    for outcome in report.outcomes:
+        print(_render_outcome(outcome))
+    if not report.outcomes:
+        print("nothing to send")
+    if report.push_failure:
+        print(f"retrobatch run: {report.push_failure}", file=sys.stderr)
+    return report.exit_code
+
+
+def _render_outcome(o: Outcome) -> str:
+    rows = sum(p.rows for p in o.parts)
+    count = f"{len(o.parts)} part{'s' if len(o.parts) != 1 else ''} ({rows:,} rows)"
+    to = f" to {o.to}" + (f" cc {', '.join(o.cc)}" if o.cc else "") if o.to else ""
+    refused = "; ".join(f"{p.attachment}: {p.reply}" for p in o.parts if p.state != "sent")
+    match o.status:
+        case "sent":
+            return f"{o.id}: sent {count}{to}" + (f" ({o.detail})" if o.detail else "")
+        case "would-send":
+            names = ", ".join(p.attachment for p in o.parts)
+            return f"{o.id}: would send {count}{to}: {names}"
+        case "written":
+            return f"{o.id}: wrote {count}{to}: {', '.join(str(p.file) for p in o.parts)}"
+        case "partial" | "failed":
+            return f"{o.id}: {o.status}: {refused}"
+        case "sending":
+            return f"{o.id}: in doubt (receipt stays sending): {refused}"
+        case "held":
+            return f"{o.id}: sending from an earlier run, not sent again: {o.detail}"
+        case "invalid":
+            errors = [f for f in o.findings if f.severity == "error"]
+            if not errors:
+                return f"{o.id}: not sent: {o.detail}"
+            first = errors[0]
+            where = f"{first.path}:{first.line}" if first.line else first.path
+            return (
+                f"{o.id}: invalid, not sent: {len(errors)} error(s), first {where}: "
+                f"{first.message} [{first.code}] (retrobatch check submissions/{o.id} lists all)"
+            )
+        case _:
+            return f"{o.id}: {o.status}: {o.detail}" if o.detail else f"{o.id}: {o.status}"
+
+
+def _add_resolve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("resolve", help="record whether a submission in doubt was sent")
+    _repo_option(p)
+    p.add_argument("id", metavar="ID", help="the submission whose receipt is sending")
+    decision = p.add_mutually_exclusive_group(required=True)
+    decision.add_argument(
+        "--sent", dest="decision", action="store_const", const="sent", help="it arrived"
+    )
+    decision.add_argument(
+        "--not-sent",
+        dest="decision",
+        action="store_const",
+        const="not-sent",
+        help="it did not arrive: a later run sends it again",
+    )
+    p.add_argument("--note", metavar="TEXT", help="why, for the receipt")
+    p.set_defaults(handler=_cmd_resolve)
+
+
+def _cmd_resolve(args: argparse.Namespace) -> int:
+    ws = open_workspace(args)
+    settings = ws.require_settings()
+    result = resolve(ws.repo, settings, args.id, args.decision, env=os.environ, note=args.note)
+    print(f"{args.id}: resolved as {args.decision}, now {result.receipt.state}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
