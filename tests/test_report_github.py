@@ -243,3 +243,25 @@ def test_a_correction_shows_manifest_fields_and_changed_orders(tmp_path: Path) -
     assert "- manifest `event_type`: 12345 → 67890" in text
     assert "**Changes by order:** 0 added, 0 removed, 1 changed" in text
     assert r"  - `A-1` (line 2): Amount: 10.00 -\> 12.50" in text
+
+
+def test_cli_takes_the_base_from_the_event_and_writes_the_summary(
+    pull_request: tuple[RepoFactory, dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    factory, env = pull_request
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main(["check", "--repo", str(factory.root), "--format", "github"]) == 1
+    out = capsys.readouterr().out
+    assert f"::error file=submissions/{SENT}/conversions.csv,title=repo.sent-changed::" in out
+    assert "## retrobatch check" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+def test_cli_github_format_with_broken_settings_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    factory = RepoFactory(tmp_path / "repo", settings="version: 1\nsender: [\n")
+    assert main(["check", "--repo", str(factory.root), "--format", "github"]) == 2
+    assert "::error file=retrobatch.yaml" in capsys.readouterr().out

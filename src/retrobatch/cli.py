@@ -33,6 +33,7 @@ from . import (
 from .errors import OperationFailed, RetrobatchError, UsageError
 from .findings import Finding
 from .report import diff as diff_report
+from .report import github as github_report
 from .report import json as json_report
 from .report import reconcile as reconcile_report
 from .report import status as status_report
@@ -98,8 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("check", help="validate submissions")
     p.add_argument("paths", nargs="*", metavar="PATH", help="submission folders or files in them")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--base", metavar="REF", help="check what changed since the merge base")
+    p.add_argument("--format", choices=("text", "json", "github"), default="text")
+    p.add_argument(
+        "--base",
+        metavar="REF",
+        help="check what changed since the merge base (with --format github, default: the "
+        "pull request's base from $GITHUB_EVENT_PATH)",
+    )
     p.add_argument("--as-of", metavar="DATE", help="validate as of the end of this UTC day")
     _repo_option(p)
     p.set_defaults(handler=_cmd_check)
@@ -117,16 +123,25 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
+    base = args.base
+    if args.format == "github" and base is None:
+        base = github_report.event_base()
     if ws.settings is None:
         if args.format == "json":
             sys.stdout.write(json_report.render(checker.CheckReport(), ws.settings_findings))
+        elif args.format == "github":
+            empty = checker.CheckReport()
+            extra = ws.settings_findings
+            sys.stdout.write(github_report.render(empty, ws.root, None, base, extra=extra))
         else:
             for f in ws.settings_findings:
                 print(text_report.finding_line(f), file=sys.stderr)
         return 2
-    report = checker.check(ws.root, ws.settings, paths=paths or None, base=args.base, as_of=as_of)
+    report = checker.check(ws.root, ws.settings, paths=paths or None, base=base, as_of=as_of)
     if args.format == "json":
         sys.stdout.write(json_report.render(report))
+    elif args.format == "github":
+        sys.stdout.write(github_report.render(report, ws.root, ws.settings, base))
     else:
         sys.stdout.write(text_report.render(report, colour=sys.stdout.isatty()))
     return 1 if report.errors else 0
