@@ -17,9 +17,22 @@ from pathlib import Path
 
 import git
 
-from . import __version__, checker, demo, gitops, impact_api, reconcile, status
+from . import (
+    __version__,
+    checker,
+    demo,
+    diffs,
+    gitops,
+    impact_api,
+    reconcile,
+    scaffold,
+    schemas,
+    status,
+)
 from .errors import RetrobatchError, UsageError
 from .findings import Finding
+from .report import diff as diff_report
+from .report import github as github_report
 from .report import json as json_report
 from .report import reconcile as reconcile_report
 from .report import status as status_report
@@ -67,7 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="retrobatch", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"retrobatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_check, _add_run, _add_resolve, _add_status, _add_reconcile, _add_demo):
+    for add in (
+        _add_check,
+        _add_run,
+        _add_resolve,
+        _add_reconcile,
+        _add_status,
+        _add_new,
+        _add_diff,
+        _add_init,
+        _add_demo,
+    ):
         add(sub)
     return parser
 
@@ -75,8 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("check", help="validate submissions")
     p.add_argument("paths", nargs="*", metavar="PATH", help="submission folders or files in them")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--base", metavar="REF", help="check what changed since the merge base")
+    p.add_argument("--format", choices=("text", "json", "github"), default="text")
+    p.add_argument(
+        "--base",
+        metavar="REF",
+        help="check what changed since the merge base (with --format github, default: the "
+        "pull request's base from $GITHUB_EVENT_PATH)",
+    )
     p.add_argument("--as-of", metavar="DATE", help="validate as of the end of this UTC day")
     _repo_option(p)
     p.set_defaults(handler=_cmd_check)
@@ -94,16 +122,25 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
+    base = args.base
+    if args.format == "github" and base is None:
+        base = github_report.event_base()
     if ws.settings is None:
         if args.format == "json":
             sys.stdout.write(json_report.render(checker.CheckReport(), ws.settings_findings))
+        elif args.format == "github":
+            empty = checker.CheckReport()
+            extra = ws.settings_findings
+            sys.stdout.write(github_report.render(empty, ws.root, None, base, extra=extra))
         else:
             for f in ws.settings_findings:
                 print(text_report.finding_line(f), file=sys.stderr)
         return 2
-    report = checker.check(ws.root, ws.settings, paths=paths or None, base=args.base, as_of=as_of)
+    report = checker.check(ws.root, ws.settings, paths=paths or None, base=base, as_of=as_of)
     if args.format == "json":
         sys.stdout.write(json_report.render(report))
+    elif args.format == "github":
+        sys.stdout.write(github_report.render(report, ws.root, ws.settings, base))
     else:
         sys.stdout.write(text_report.render(report, colour=sys.stdout.isatty()))
     return 1 if report.errors else 0
@@ -167,6 +204,74 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     if result.failure:
         print(f"retrobatch reconcile: {result.failure}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _add_new(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("new", help="a submission folder with manifest and header-only CSV")
+    p.add_argument("id", metavar="ID", help="YYYY-MM-DD-slug")
+    p.add_argument("--template", required=True, choices=schemas.TEMPLATES)
+    p.add_argument("--event-type", required=True, type=int, metavar="N")
+    _repo_option(p)
+    p.set_defaults(handler=_cmd_new)
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    ws = open_workspace(args)
+    settings = ws.require_settings()
+    email = str(ws.repo.config_reader().get_value("user", "email", "")).strip()
+    requested_by = email if "@" in email else None
+    made = scaffold.new_submission(
+        ws.root, args.id, args.template, args.event_type, settings, requested_by=requested_by
+    )
+    print(f"created {made.folder.relative_to(ws.root).as_posix()}/:")
+    for path in (made.manifest, made.csv):
+        print(f"  {path.name}")
+    print(f"fill in {made.csv.name} and the manifest's description, then: retrobatch check")
+    return 0
+
+
+def _add_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "diff",
+        help="what changed in submissions, by order",
+        description="Compare from the merge base of BASE and HEAD to HEAD. BASE defaults to the "
+        "branch's upstream, else origin/main, else main; HEAD defaults to the working tree.",
+    )
+    p.add_argument("base", nargs="?", metavar="BASE", help="a commit, branch or tag")
+    p.add_argument("head", nargs="?", metavar="HEAD", help="a commit (default: the working tree)")
+    _repo_option(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(handler=_cmd_diff)
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    ws = open_workspace(args)
+    ws.require_settings()  # not read, but the contract keeps every command to one rule
+    result = diffs.diff(ws.root, args.base, args.head)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(diff_report.text(result))
+    return 0
+
+
+def _add_init(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("init", help="create a new submissions repository")
+    p.add_argument("dir", metavar="DIR", help="a new or empty folder")
+    p.set_defaults(handler=_cmd_init)
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    target = Path(args.dir)
+    written = scaffold.init_repository(target)
+    print(f"created a submissions repository in {target}:")
+    for path in written:
+        print(f"  {path.relative_to(target).as_posix()}")
+    print(
+        "next: replace the placeholders in retrobatch.yaml and .github/CODEOWNERS, commit, push, "
+        "and create the 'retrobatch' Environment with its secrets"
+    )
     return 0
 
 

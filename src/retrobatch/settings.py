@@ -64,8 +64,7 @@ def load_settings(root: Path) -> tuple[Settings | None, list[Finding]]:
             finding(
                 "config.syntax",
                 SETTINGS_FILE,
-                f"{SETTINGS_FILE} not found in {root}: create it (retrobatch init shows one) "
-                "or pass --repo",
+                f"not found in {root}: create it (retrobatch init shows one) or pass --repo",
             )
         ]
     except (OSError, UnicodeDecodeError) as exc:
