@@ -1,5 +1,6 @@
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -575,3 +576,28 @@ def test_a_failed_fetch_commits_what_was_learned_and_exits_1(
     assert "HTTP 403" in err and second in err
     assert list(job.origin.head.commit.stats.files) == [f"submissions/{first}/receipt.yaml"]
     assert receipt_of(job.factory.root / "submissions" / second, job.factory.root).processing == []
+
+
+def test_status_id_shows_impact_errors_on_their_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    receipt = receipt_of(folder, tmp_path)
+    error = {
+        "line": 4,
+        "order_id": "A-2",
+        "sku": "SKU-1",
+        "status": "Validation",
+        "reason": "OID_DUPLICATE",
+    }
+    receipt.processing.append(_complete(f"{SUB}.csv", [error]))
+    write_receipt(folder, receipt)
+    assert main(["status", SUB, "--repo", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "impact.com reported 1 error(s):" in out
+    assert f"submissions/{SUB}/conversions.csv:4: OrderId A-2: Sku SKU-1: OID_DUPLICATE" in out
+    assert main(["status", SUB, "--repo", str(tmp_path), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["impact_status"] == "Complete"
+    [mapped] = doc["impact_errors"]
+    assert (mapped["csv_line"], mapped["order_id"], mapped["reason"]) == (4, "A-2", "OID_DUPLICATE")

@@ -7,6 +7,7 @@ returns the exit status (0 fine, 1 a finding or a failed send/fetch, 2 could not
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -160,11 +161,21 @@ def _cmd_status(args: argparse.Namespace) -> int:
     lines = status.collect(ws.root, settings, args.id)
     if args.id and not lines:
         raise UsageError(f"no submission {args.id!r} under submissions/")
-    if args.format == "json":
-        doc = [s.to_dict() for s in lines]
-        print(json.dumps(doc[0] if args.id else doc, indent=2, ensure_ascii=False))
-    elif args.id:
-        print(status_report.details(lines[0]))
+    if args.id:
+        one = lines[0]
+        mapped = (
+            reconcile.explain_errors(ws.root, one.receipt, one.folder.folder) if one.receipt else []
+        )
+        if args.format == "json":
+            doc = {**one.to_dict(), "impact_errors": [dataclasses.asdict(m) for m in mapped]}
+            print(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+        else:
+            print(status_report.details(one))
+            if mapped:
+                print(f"\nimpact.com reported {len(mapped):,} error(s):")
+                print("\n".join(reconcile_report.error_lines(mapped)))
+    elif args.format == "json":
+        print(json.dumps([s.to_dict() for s in lines], indent=2, ensure_ascii=False))
     else:
         print(status_report.table(lines))
     return 0
