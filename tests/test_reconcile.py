@@ -251,7 +251,8 @@ def test_errors_are_mapped_to_rows_and_order_ids(tmp_path: Path) -> None:
     assert third.note == "impact.com reports OrderId 'Z-9' for this line"
 
 
-def test_mapped_errors_read_like_findings(tmp_path: Path) -> None:
+def _sent_with_oid_duplicate(tmp_path: Path) -> tuple[Path, Receipt]:
+    """A sent batch whose receipt holds impact.com's OID_DUPLICATE on line 4."""
     _, folder = sent_repo(tmp_path, CSV)
     receipt = receipt_of(folder, tmp_path)
     error = {
@@ -262,6 +263,11 @@ def test_mapped_errors_read_like_findings(tmp_path: Path) -> None:
         "reason": "OID_DUPLICATE",
     }
     receipt.processing.append(_complete(f"{SUB}.csv", [error]))
+    return folder, receipt
+
+
+def test_mapped_errors_read_like_findings(tmp_path: Path) -> None:
+    _, receipt = _sent_with_oid_duplicate(tmp_path)
     assert report.error_lines(explain_errors(tmp_path, receipt)) == [
         f"submissions/{SUB}/conversions.csv:4: OrderId A-2: Sku SKU-1: OID_DUPLICATE (Validation): "
         f"the OrderId was already used, or its lines are not consecutive [{SUB}.csv line 4]"
@@ -581,16 +587,7 @@ def test_a_failed_fetch_commits_what_was_learned_and_exits_1(
 def test_status_id_shows_impact_errors_on_their_rows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, folder = sent_repo(tmp_path, CSV)
-    receipt = receipt_of(folder, tmp_path)
-    error = {
-        "line": 4,
-        "order_id": "A-2",
-        "sku": "SKU-1",
-        "status": "Validation",
-        "reason": "OID_DUPLICATE",
-    }
-    receipt.processing.append(_complete(f"{SUB}.csv", [error]))
+    folder, receipt = _sent_with_oid_duplicate(tmp_path)
     write_receipt(folder, receipt)
     assert main(["status", SUB, "--repo", str(tmp_path)]) == 0
     out = capsys.readouterr().out
