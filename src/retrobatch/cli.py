@@ -14,16 +14,17 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import git
-
-from . import __version__, checker, demo, gitops, status
+from . import __version__, checker, gitops
 from .errors import RetrobatchError, UsageError
 from .findings import Finding
 from .report import json as json_report
-from .report import status as status_report
 from .report import text as text_report
 from .settings import Settings, load_settings
+
+if TYPE_CHECKING:  # each command imports what only it needs: `check` stays quick to start
+    import git
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -115,6 +116,9 @@ def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from . import status
+    from .report import status as status_report
+
     ws = open_workspace(args)
     settings = ws.require_settings()
     lines = status.collect(ws.root, settings, args.id)
@@ -138,6 +142,8 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from . import demo
+
     return demo.run_demo(sys.stdout, main)
 
 
