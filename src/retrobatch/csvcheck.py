@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import re
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -157,6 +158,7 @@ class _Batch:
     found: dict[str, bool] = field(default_factory=dict)  # needle -> in text
     _longest: int | None = None
     _distinct: dict[int, set[str]] = field(default_factory=dict)
+    floors: dict[int, int] = field(default_factory=dict)  # field -> length of its every cell
 
     def distinct(self, j: int) -> set[str]:
         """The distinct values of field j (computed once per batch)."""
@@ -181,6 +183,17 @@ class _Batch:
         if self._longest is None:
             self._longest = max(self.sizes)
         return self._longest
+
+    def widest(self, j: int) -> int:
+        """A bound on the length of field j's cells, from the longest record less what the
+        other fields surely take: a record's bytes hold every cell and the commas between
+        them, and a field whose cells all match its pattern takes at least the pattern's
+        shortest match (`floors`)."""
+        floors = self.floors
+        others = sum(floors.values()) - floors.get(j, 0)
+        if not self.maybe_empty:  # every other field takes a character at least
+            others += len(self.cols) - 1 - len(floors) + (j in floors)
+        return self.longest - (len(self.cols) - 1) - others
 
     def has(self, needle: str) -> bool:
         """Whether the batch's text holds `needle` (asked once per needle, not per column)."""
@@ -220,6 +233,9 @@ class _Checker:
         self.width = len(header.names)
         self.columns: list[Column] = [c or tpl.extra for c in header.columns]
         self.distinct = [True] * self.width  # check distinct values (few) rather than the column
+        # Regex columns first: their shortest matches narrow `_Batch.widest` for the others.
+        self.cell_order = sorted(range(self.width), key=lambda j: self.columns[j].pattern is None)
+        self.floors = [_shortest_match(c.pattern) for c in self.columns]
         self.known_good: list[set[str]] = [set() for _ in range(self.width)]
         self.misses = [0] * self.width  # batches in a row whose values were mostly new
         self.stats = CsvStats()
@@ -282,7 +298,7 @@ class _Checker:
                 records.maybe_empty,
                 [{} for _ in records.cols],
             )
-            for j in range(self.width):
+            for j in self.cell_order:
                 found += self._cells(batch, j)
             if batch.maybe_empty or self.conflicts_possible:
                 found += self._missing(batch)
@@ -298,6 +314,17 @@ class _Checker:
         self.report.add(found)
 
     def _cells(self, batch: _Batch, j: int) -> list[Finding]:
+        """Cell problems of field j; when there are none, the length its cells surely have."""
+        found = self._cell_problems(batch, j)
+        values = batch._distinct.get(j)
+        floor = self.floors[j] if not found and not batch.bad[j] else 0
+        if values is not None and len(values) <= _FEW:
+            floor = max(floor, min(map(len, values)))
+        if floor and (not batch.maybe_empty or (values is not None and "" not in values)):
+            batch.floors[j] = floor
+        return found
+
+    def _cell_problems(self, batch: _Batch, j: int) -> list[Finding]:
         """Cell problems of field j, looking at single cells only where a column test fails."""
         col = self.columns[j]
         values = batch.cols[j]
@@ -308,7 +335,7 @@ class _Checker:
             if text is None or needle is None or batch.has(needle)
         ]
         # A record's bytes bound each of its cells' length.
-        fits = col.max_length is None or batch.longest <= col.max_length
+        fits = col.max_length is None or batch.widest(j) <= col.max_length
         if not forbidden and fits and col.pattern is None:
             return []
         if self.distinct[j] and col.pattern is not None:
@@ -822,6 +849,7 @@ class _Checker:
         stats.last_event = self.last[1] if self.last else None
 
 
+_FEW = 4  # distinct values of a field few enough to measure each (`_Batch.floors`)
 _KNOWN_GOOD = 20_000  # distinct values remembered per column as checked
 _MISSES = 8  # batches of mostly new values after which a column is checked whole instead
 
@@ -896,6 +924,20 @@ def _usable(batch: _Batch, need: list[int], currency: int | None) -> list[int] |
     if currency is not None and batch.bad[currency]:
         keep.append(set(range(len(batch.lines))) - batch.bad[currency].keys())
     return sorted(set.intersection(*keep)) if keep else None
+
+
+def _shortest_match(pattern: re.Pattern[str] | None) -> int:
+    """Characters of the shortest text `pattern` can match (0 when unknown): a value it matches
+    is at least that long, since a search's match is part of the value."""
+    if pattern is None:
+        return 0
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        width = _parser.parse(pattern.pattern, pattern.flags).getwidth()[0]
+    except Exception:  # a private module: without it the bound is only looser
+        return 0
+    return width if isinstance(width, int) else 0
 
 
 def _encoded(size: int) -> int:

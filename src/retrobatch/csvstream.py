@@ -215,7 +215,7 @@ class CsvStream:
             body = "\n".join(lines) if text is None else text.removesuffix("\n")
             flat = body.replace("\n", ",").split(",") if lines else []
             cols = [flat[j::width] for j in range(width)]
-            return Records(numbers, cols, sizes, [], "" in flat, block.text)
+            return Records(numbers, cols, sizes, [], not all(flat), block.text)
         return self._columns(numbers, [line.split(",") for line in lines], sizes, block.text)
 
     def _drop_blank(self, numbers: Sequence[int], lines: list[str]) -> tuple[list[int], list[str]]:
