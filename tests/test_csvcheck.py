@@ -703,3 +703,14 @@ def test_too_long_is_found_whatever_the_other_cells_take(
     result = check(tmp_path, lines(*content), "item-level")
     too_long = [(f.line, f.column) for f in result.findings if f.code == "csv.too-long"]
     assert too_long == expected
+
+
+def test_orders_read_like_the_dict_they_stand_for(tmp_path: Path) -> None:
+    """`orders` of a file whose orders each start once is built on first use, and reads exactly
+    like the dict built at once (same items, same order)."""
+    content = lines(ITEM, item("A-1", "S1"), item("A-1", "S2"), item("B-1"), item("C-1"))
+    orders = check(tmp_path, content, "item-level").orders
+    assert len(orders) == 3
+    assert list(orders.items()) == list({"C-1": 5, "B-1": 4, "A-1": 2}.items())
+    assert "B-1" in orders and orders.get("Z") is None and orders["A-1"] == 2
+    assert orders == {"A-1": 2, "B-1": 4, "C-1": 5}

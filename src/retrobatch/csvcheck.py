@@ -15,7 +15,7 @@ import datetime as dt
 import gc
 import re
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import accumulate, compress, islice, repeat
@@ -61,8 +61,43 @@ class CsvStats:
 class CsvResult:
     findings: list[Finding]
     stats: CsvStats
-    orders: dict[str, int]  # conversion templates: OrderId -> line of its first record
+    orders: Mapping[str, int]  # conversion templates: OrderId -> line of its first record
     actions: dict[str, tuple[int, int]]  # modifications: action key -> (rows, first line)
+
+
+class FirstLines(Mapping[str, int]):
+    """OrderId -> line of its first record, for orders that each start once. The dict is built
+    on first use: a million-row file spends a tenth of a second on it, which `check` needs only
+    when another submission's orders are compared with these."""
+
+    def __init__(self, ids: list[str], lines: array[int]) -> None:
+        self._ids: list[str] | None = ids
+        self._lines = lines
+        self._count = len(ids)
+        self._table: dict[str, int] | None = None
+
+    def _built(self) -> dict[str, int]:
+        if self._table is None:
+            assert self._ids is not None
+            # Inserted last to first, like `_settle_orders`, so iteration order matches it.
+            self._table = dict(zip(reversed(self._ids), reversed(self._lines), strict=True))
+            self._ids, self._lines = None, array("q")
+        return self._table
+
+    def __getitem__(self, key: str) -> int:
+        return self._built()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._built()
+
+    def __repr__(self) -> str:
+        return repr(self._built())
 
 
 def check_csv(path: Path, rel: str, template: str, ctx: CsvContext) -> CsvResult:
@@ -239,7 +274,7 @@ class _Checker:
         self.known_good: list[set[str]] = [set() for _ in range(self.width)]
         self.misses = [0] * self.width  # batches in a row whose values were mostly new
         self.stats = CsvStats()
-        self.orders: dict[str, int] = {}
+        self.orders: Mapping[str, int] = {}
         self.actions: dict[str, tuple[int, int]] = {}
         # Bytes one order's lines may take; None when the whole file fits in one message.
         room = (ctx.max_email_bytes - HEADER_ALLOWANCE) * 3 // 4 - header_size
@@ -739,11 +774,12 @@ class _Checker:
     def _settle_orders(self) -> list[Finding]:
         """Build `orders` (each order's first line) and report orders that start twice."""
         ids, lines = self.order_ids, self.order_lines
+        self.order_ids, self.order_lines = [], array("q")
+        if len(set(ids)) == len(ids):  # a set costs half the dict, which waits until needed
+            self.orders = FirstLines(ids, lines)
+            return []
         # Inserted last to first, so each order keeps its first line.
         self.orders = dict(zip(reversed(ids), reversed(lines), strict=True))
-        if len(self.orders) == len(ids):
-            self.order_ids, self.order_lines = [], array("q")
-            return []
         o = self.field(self.tpl.unique[0])
         name = self.header.names[o] if o is not None else None
         found = []
