@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import accumulate, compress, islice, repeat
-from operator import ge, gt, itemgetter, lt, mul, ne, sub
+from operator import add, ge, gt, itemgetter, lt, mul, ne, sub
 from pathlib import Path
 
 from .csvstream import CsvStream, Records
@@ -683,12 +683,19 @@ class _Checker:
                     self._too_large(oids[i], size, lines[i])
         return []
 
-    def _record_orders(self, batch: _Batch, o: int, starts: Sequence[int]) -> None:
-        """Remember the records where orders start; whether one starts twice is settled in
-        `finish`, with one dict built at once (probing a growing dict batch by batch costs
-        twice as much)."""
-        ids = list(map(batch.cols[o].__getitem__, starts))
-        lines = list(map(batch.lines.__getitem__, starts))
+    def _record_orders(
+        self, batch: _Batch, o: int, starts: Sequence[int], ids: list[str] | None = None
+    ) -> None:
+        """Remember the records where orders start (`ids`: their OrderIds, when known); whether
+        one starts twice is settled in `finish`, with one set built at once (probing a growing
+        one batch by batch costs twice as much)."""
+        if ids is None:
+            ids = list(map(batch.cols[o].__getitem__, starts))
+        numbers = batch.lines
+        if isinstance(numbers, range) and numbers.step == 1:  # a block read without csv.reader
+            lines: list[int] = list(map(add, starts, repeat(numbers.start)))
+        else:
+            lines = list(map(numbers.__getitem__, starts))
         bad = batch.bad[o]
         if bad or (batch.maybe_empty and "" in ids):
             keep = [k for k, start in enumerate(starts) if ids[k] and start not in bad]
@@ -705,7 +712,10 @@ class _Checker:
         ends = [*starts[1:], n]
         run_oids = list(map(oids.__getitem__, starts))
         continued = bool(self.prev_order) and run_oids[0] == self.prev_order
-        self._record_orders(batch, o, starts[1:] if continued else starts)
+        if continued:
+            self._record_orders(batch, o, starts[1:], run_oids[1:])
+        else:
+            self._record_orders(batch, o, starts, run_oids)
         found = []
         s = self.field(self.tpl.unique[1]) if len(self.tpl.unique) > 1 else None
         if s is not None:

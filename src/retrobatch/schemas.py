@@ -10,7 +10,6 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,8 @@ TEMPLATES = ("order-level", "item-level", "chained", "modifications", "item-modi
 
 def schema_dir() -> Path:
     """Where the schemas are: inside the installed package, else the checkout's `schemas/`."""
-    packaged = Path(str(resources.files("retrobatch"))) / "schemas"
+    # The package's own folder (what importlib.resources would say, without its ~5 ms import).
+    packaged = Path(__file__).resolve().parent / "schemas"
     if packaged.is_dir():
         return packaged
     checkout = Path(__file__).resolve().parents[2] / "schemas"

@@ -8,7 +8,6 @@ row (about fifty times slower than checking a whole column with one regex).
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -395,6 +394,8 @@ def _unknown(template: Template, name: str) -> str:
         return "a column without a name (an extra comma in the header?)"
     known = {c.lower(): c for c in template.columns}
     known.update({a.lower(): a for c in template.columns.values() for a in c.aliases})
+    import difflib  # only for a header with an unknown column
+
     close = difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.6)
     hint = f"; did you mean {known[close[0]]!r}?" if close else ""
     return f"column {name!r} is not part of the {template.name} template{hint}"
