@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -52,5 +53,8 @@ def test_check_without_base_imports_no_heavy_package(tmp_path: Path) -> None:
         "heavy = {'git', 'jsonschema', 'aiosmtpd', 'httpx', 'yagmail'} & set(sys.modules)\n"
         "print(status, sorted(heavy))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
     assert done.stdout.splitlines()[-1] == "0 []"

@@ -4,7 +4,7 @@ The rules are impact.com's (../shared/impact-format.md) as the template schemas 
 codes and their meaning are the contract's (../shared/contract.md, "Findings"). A file is read in
 batches of records (csvstream); each batch is turned into columns and each column is checked
 whole (its distinct values, or one regex over the column joined by line breaks), so a
-million-row file costs a little over two bare `csv.reader` passes (benchmarks/check_speed.py).
+million-row file costs about two bare `csv.reader` passes (benchmarks/check_speed.py).
 Single cells are looked at only where a column test fails. Everything that must see the whole
 file (orders seen twice, the earliest and latest EventDate, totals) is kept as it goes.
 """
