@@ -29,6 +29,8 @@ def test_root_found_from_a_subfolder_agrees_with_gitpython(tmp_path: Path) -> No
     expected = git.Repo(inner, search_parent_directories=True).working_tree_dir
     assert gitops.root_of(repo) == Path(str(expected))
     assert Path(repo.git_dir) == root / ".git"  # anything else comes from GitPython's Repo
+    with repo as same:  # a context manager, as GitPython's Repo is
+        assert same.head.is_valid() is False  # a new repository: no commit yet
 
 
 def test_unusual_layouts_are_left_to_gitpython(tmp_path: Path) -> None:

@@ -39,6 +39,16 @@ class LazyRepo:
             self._repo = git.Repo(self.working_tree_dir)
         return getattr(self._repo, name)
 
+    def __enter__(self) -> LazyRepo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._repo is not None:
+            self._repo.close()
+
+    def __repr__(self) -> str:
+        return f"<LazyRepo {self.working_tree_dir!r}>"
+
 
 def open_repo(start: Path) -> git.Repo:
     """The repository around `start`; a clear UsageError when there is none."""
