@@ -10,21 +10,26 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__, checker, gitops
-from .errors import RetrobatchError, UsageError
+from . import __version__, checker, gitops, schemas
+from .errors import OperationFailed, RetrobatchError, UsageError
 from .findings import Finding
 from .report import json as json_report
 from .report import text as text_report
 from .settings import Settings, load_settings
 
-if TYPE_CHECKING:  # each command imports what only it needs: `check` stays quick to start
+# Each handler imports the modules only its command needs: `check` starts without GitPython,
+# jsonschema, aiosmtpd, httpx or yagmail.
+if TYPE_CHECKING:
     import git
+
+    from .runner import Outcome
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -65,7 +70,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="retrobatch", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"retrobatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_check, _add_status, _add_demo):
+    for add in (
+        _add_check,
+        _add_run,
+        _add_resolve,
+        _add_reconcile,
+        _add_status,
+        _add_new,
+        _add_diff,
+        _add_init,
+        _add_demo,
+    ):
         add(sub)
     return parser
 
@@ -73,8 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("check", help="validate submissions")
     p.add_argument("paths", nargs="*", metavar="PATH", help="submission folders or files in them")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--base", metavar="REF", help="check what changed since the merge base")
+    p.add_argument("--format", choices=("text", "json", "github"), default="text")
+    p.add_argument(
+        "--base",
+        metavar="REF",
+        help="check what changed since the merge base (with --format github, default: the "
+        "pull request's base from $GITHUB_EVENT_PATH)",
+    )
     p.add_argument("--as-of", metavar="DATE", help="validate as of the end of this UTC day")
     _repo_option(p)
     p.set_defaults(handler=_cmd_check)
@@ -92,16 +112,27 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
+    if args.format == "github":  # it reads diffs, and so GitPython
+        from .report import github as github_report
+    base = args.base
+    if args.format == "github" and base is None:
+        base = github_report.event_base()
     if ws.settings is None:
         if args.format == "json":
             sys.stdout.write(json_report.render(checker.CheckReport(), ws.settings_findings))
+        elif args.format == "github":
+            empty = checker.CheckReport()
+            extra = ws.settings_findings
+            sys.stdout.write(github_report.render(empty, ws.root, None, base, extra=extra))
         else:
             for f in ws.settings_findings:
                 print(text_report.finding_line(f), file=sys.stderr)
         return 2
-    report = checker.check(ws.root, ws.settings, paths=paths or None, base=args.base, as_of=as_of)
+    report = checker.check(ws.root, ws.settings, paths=paths or None, base=base, as_of=as_of)
     if args.format == "json":
         sys.stdout.write(json_report.render(report))
+    elif args.format == "github":
+        sys.stdout.write(github_report.render(report, ws.root, ws.settings, base))
     else:
         sys.stdout.write(text_report.render(report, colour=sys.stdout.isatty()))
     return 1 if report.errors else 0
@@ -134,6 +165,167 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("reconcile", help="record impact.com's processing of sent files")
+    _repo_option(p)
+    p.set_defaults(handler=_cmd_reconcile)
+
+
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    from . import impact_api, reconcile
+    from .report import reconcile as reconcile_report
+
+    ws = open_workspace(args)
+    settings = ws.require_settings()
+    if not reconcile.outstanding(ws.root):
+        print("nothing to reconcile: no sent part awaits impact.com's report")
+        return 0
+    credentials = impact_api.credentials_from_env(os.environ)
+    base = impact_api.api_base_from_env(os.environ)
+    with impact_api.ImpactClient(credentials, base) as client:
+        result = reconcile.reconcile_repository(ws.root, settings, client)
+    for line in reconcile_report.lines(result):
+        print(line)
+    if result.changed:
+        paths = [c.folder.receipt_path for c in result.changed]
+        message = reconcile_report.commit_message(result)
+        if not commit_receipts(ws.repo, paths, message, settings):
+            print("committed; not pushed: the repository has no remote origin")
+    if result.failure:
+        print(f"retrobatch reconcile: {result.failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# --- commit and push of receipts --------------------------------------------------------------
+# Stand-in until gitops offers the runner's commit/push: the lead unifies the two.
+
+
+def commit_receipts(repo: git.Repo, paths: list[Path], message: str, settings: Settings) -> bool:
+    """Commit only these receipts (whatever else is staged) and push; False: no origin to push.
+
+    A push refused because another run pushed first is rebased once and retried: receipts are
+    per submission, so two runs never edit the same lines.
+    """
+    import git
+
+    has_origin = "origin" in [r.name for r in repo.remotes]
+    if has_origin and repo.head.is_detached:
+        raise OperationFailed("cannot push receipts from a detached HEAD: check out a branch")
+    rels = [p.relative_to(gitops.root_of(repo)).as_posix() for p in paths]
+    env: dict[str, str] = {}
+    if settings.committer:
+        name, email = settings.committer.name, settings.committer.email
+        env = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+    try:
+        repo.git.add("--", *rels)
+        with repo.git.custom_environment(**env):
+            repo.git.commit("-m", message, "--only", "--", *rels)
+    except git.GitCommandError as exc:
+        raise OperationFailed(f"cannot commit receipts: {_git_reason(exc)}") from None
+    if not has_origin:
+        return False
+    target = f"HEAD:refs/heads/{repo.active_branch.name}"
+    try:
+        repo.git.push("origin", target)
+    except git.GitCommandError:
+        try:
+            repo.git.pull("--rebase", "origin", repo.active_branch.name)
+            repo.git.push("origin", target)
+        except git.GitCommandError as exc:
+            if any((Path(repo.git_dir) / d).exists() for d in ("rebase-merge", "rebase-apply")):
+                repo.git.rebase("--abort")
+            raise OperationFailed(f"cannot push receipts: {_git_reason(exc)}") from None
+    return True
+
+
+def _git_reason(exc: git.GitCommandError) -> str:
+    """git's last line, with any credentials in a remote URL masked."""
+    lines = [ln.strip() for ln in str(exc.stderr or "").splitlines() if ln.strip()]
+    reason = lines[-1] if lines else f"git exited {exc.status}"
+    return re.sub(r"://[^/@\s]+@", "://***@", reason)
+
+
+def _add_new(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("new", help="a submission folder with manifest and header-only CSV")
+    p.add_argument("id", metavar="ID", help="YYYY-MM-DD-slug")
+    p.add_argument("--template", required=True, choices=schemas.TEMPLATES)
+    p.add_argument("--event-type", required=True, type=int, metavar="N")
+    _repo_option(p)
+    p.set_defaults(handler=_cmd_new)
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from . import scaffold
+
+    ws = open_workspace(args)
+    settings = ws.require_settings()
+    email = str(ws.repo.config_reader().get_value("user", "email", "")).strip()
+    requested_by = email if "@" in email else None
+    made = scaffold.new_submission(
+        ws.root, args.id, args.template, args.event_type, settings, requested_by=requested_by
+    )
+    print(f"created {made.folder.relative_to(ws.root).as_posix()}/:")
+    for path in (made.manifest, made.csv):
+        print(f"  {path.name}")
+    print(f"fill in {made.csv.name} and the manifest's description, then: retrobatch check")
+    return 0
+
+
+def _add_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "diff",
+        help="what changed in submissions, by order",
+        description="Compare from the merge base of BASE and HEAD to HEAD. BASE defaults to the "
+        "branch's upstream, else origin/main, else main; HEAD defaults to the working tree.",
+    )
+    p.add_argument("base", nargs="?", metavar="BASE", help="a commit, branch or tag")
+    p.add_argument("head", nargs="?", metavar="HEAD", help="a commit (default: the working tree)")
+    _repo_option(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(handler=_cmd_diff)
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from . import diffs
+    from .report import diff as diff_report
+
+    ws = open_workspace(args)
+    ws.require_settings()  # not read, but the contract keeps every command to one rule
+    result = diffs.diff(ws.root, args.base, args.head)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(diff_report.text(result))
+    return 0
+
+
+def _add_init(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("init", help="create a new submissions repository")
+    p.add_argument("dir", metavar="DIR", help="a new or empty folder")
+    p.set_defaults(handler=_cmd_init)
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from . import scaffold
+
+    target = Path(args.dir)
+    written = scaffold.init_repository(target)
+    print(f"created a submissions repository in {target}:")
+    for path in written:
+        print(f"  {path.relative_to(target).as_posix()}")
+    print(
+        "next: replace the placeholders in retrobatch.yaml and .github/CODEOWNERS, commit, push, "
+        "and create the 'retrobatch' Environment with its secrets"
+    )
+    return 0
+
+
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "demo", help="the whole flow in a temporary repository, on embedded defaults"
@@ -145,6 +337,104 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
     return demo.run_demo(sys.stdout, main)
+
+
+def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("run", help="send merged submissions; commit and push receipts")
+    _repo_option(p)
+    p.add_argument("--dry-run", action="store_true", help="validate and list what would be sent")
+    p.add_argument("--no-push", action="store_true", help="commit receipts but do not push them")
+    p.add_argument("--outbox", metavar="DIR", help="write the messages to DIR as .eml; send none")
+    p.add_argument("--save-copies", metavar="DIR", help="also keep each sent message in DIR")
+    p.add_argument(
+        "--retry-failed", action="store_true", help="send failed submissions again as they are"
+    )
+    p.set_defaults(handler=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .runner import RunOptions, run
+
+    ws = open_workspace(args)
+    settings = ws.require_settings()
+    options = RunOptions(
+        dry_run=args.dry_run,
+        push=not args.no_push,
+        outbox=Path(args.outbox) if args.outbox else None,
+        save_copies=Path(args.save_copies) if args.save_copies else None,
+        retry_failed=args.retry_failed,
+        as_of=_as_of(args),
+    )
+    report = run(ws.repo, settings, options, os.environ)
+    for outcome in report.outcomes:
+        print(_render_outcome(outcome))
+    if not report.outcomes:
+        print("nothing to send")
+    if report.push_failure:
+        print(f"retrobatch run: {report.push_failure}", file=sys.stderr)
+    return report.exit_code
+
+
+def _render_outcome(o: Outcome) -> str:
+    rows = sum(p.rows for p in o.parts)
+    count = f"{len(o.parts)} part{'s' if len(o.parts) != 1 else ''} ({rows:,} rows)"
+    to = f" to {o.to}" + (f" cc {', '.join(o.cc)}" if o.cc else "") if o.to else ""
+    refused = "; ".join(f"{p.attachment}: {p.reply}" for p in o.parts if p.state != "sent")
+    match o.status:
+        case "sent":
+            return f"{o.id}: sent {count}{to}" + (f" ({o.detail})" if o.detail else "")
+        case "would-send":
+            names = ", ".join(p.attachment for p in o.parts)
+            return f"{o.id}: would send {count}{to}: {names}"
+        case "written":
+            return f"{o.id}: wrote {count}{to}: {', '.join(str(p.file) for p in o.parts)}"
+        case "partial" | "failed":
+            return f"{o.id}: {o.status}: {refused}"
+        case "sending":
+            return f"{o.id}: in doubt (receipt stays sending): {refused}"
+        case "held":
+            return f"{o.id}: sending from an earlier run, not sent again: {o.detail}"
+        case "invalid":
+            errors = [f for f in o.findings if f.severity == "error"]
+            if not errors:
+                return f"{o.id}: not sent: {o.detail}"
+            first = errors[0]
+            where = f"{first.path}:{first.line}" if first.line else first.path
+            return (
+                f"{o.id}: invalid, not sent: {len(errors)} error(s), first {where}: "
+                f"{first.message} [{first.code}] (retrobatch check submissions/{o.id} lists all)"
+            )
+        case _:
+            return f"{o.id}: {o.status}: {o.detail}" if o.detail else f"{o.id}: {o.status}"
+
+
+def _add_resolve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("resolve", help="record whether a submission in doubt was sent")
+    _repo_option(p)
+    p.add_argument("id", metavar="ID", help="the submission whose receipt is sending")
+    decision = p.add_mutually_exclusive_group(required=True)
+    decision.add_argument(
+        "--sent", dest="decision", action="store_const", const="sent", help="it arrived"
+    )
+    decision.add_argument(
+        "--not-sent",
+        dest="decision",
+        action="store_const",
+        const="not-sent",
+        help="it did not arrive: a later run sends it again",
+    )
+    p.add_argument("--note", metavar="TEXT", help="why, for the receipt")
+    p.set_defaults(handler=_cmd_resolve)
+
+
+def _cmd_resolve(args: argparse.Namespace) -> int:
+    from .resolution import resolve
+
+    ws = open_workspace(args)
+    settings = ws.require_settings()
+    result = resolve(ws.repo, settings, args.id, args.decision, env=os.environ, note=args.note)
+    print(f"{args.id}: resolved as {args.decision}, now {result.receipt.state}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

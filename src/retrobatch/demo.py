@@ -15,7 +15,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
 from typing import TextIO
@@ -51,9 +51,8 @@ class Inbox:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
-        self.messages.append(
-            Received(str(envelope.mail_from), list(envelope.rcpt_tos), message_from_bytes(raw))
-        )
+        message = message_from_bytes(raw, policy=policy.default)
+        self.messages.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), message))
         return "250 2.0.0 Ok: queued by the retrobatch demo"
 
 

@@ -1,21 +1,38 @@
-"""Git through GitPython: where the repository is, what a change touched, files at a commit.
+"""Git through GitPython: where the repository is, what a change touched, files at a commit,
+and the write side that records receipts: commit, then push with `pull --rebase` when the
+remote moved (git history is the audit trail, so a receipt is never left unrecorded silently).
 
 GitPython takes about 50 ms to import, which `retrobatch check` without `--base` never needs:
 `open_repo` finds an ordinary repository's root itself and makes GitPython's `Repo` only when
-something asks it for more than that.
+something asks it for more than that, and `git` below is imported on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from .errors import UsageError
+from .errors import OperationFailed, UsageError
+from .settings import Committer
 
 if TYPE_CHECKING:
     import git
+else:
+
+    class _LazyGit:
+        """The `git` module, imported when one of its names is first read."""
+
+        def __getattr__(self, name: str) -> Any:
+            module = importlib.import_module("git")
+            globals()["git"] = module
+            return getattr(module, name)
+
+    git = _LazyGit()
 
 # Variables that change where git looks for a repository: with any of them, GitPython decides.
 _GIT_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
@@ -34,8 +51,6 @@ class LazyRepo:
         if name.startswith("__") or name == "_repo":
             raise AttributeError(name)
         if self._repo is None:
-            import git
-
             self._repo = git.Repo(self.working_tree_dir)
         return getattr(self._repo, name)
 
@@ -57,8 +72,6 @@ def open_repo(start: Path) -> git.Repo:
     root = _plain_root(start)
     if root is not None:
         return cast("git.Repo", LazyRepo(root))
-    import git
-
     try:
         return git.Repo(start, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -98,24 +111,47 @@ def root_of(repo: git.Repo) -> Path:
     return Path(repo.working_tree_dir)
 
 
-def merge_base(repo: git.Repo, ref: str) -> str:
+def merge_base(repo: git.Repo, ref: str, head: str = "HEAD") -> str:
     """The merge base of REF and HEAD, where a pull request's change starts."""
-    import git
-
     try:
-        bases = repo.merge_base(ref, "HEAD")
+        bases = repo.merge_base(ref, head)
     except git.GitCommandError:
         raise UsageError(f"--base {ref}: not a commit in this repository") from None
     if not bases:
-        raise UsageError(f"--base {ref}: has no common history with HEAD")
+        raise UsageError(f"--base {ref}: has no common history with {head}")
     return str(bases[0].hexsha)
 
 
-def changed_paths(repo: git.Repo, base: str) -> list[str]:
-    """Repository-relative paths changed since `base`, working tree and untracked files included."""
-    names = repo.git.diff("--name-only", "--no-renames", "-z", base).split("\0")
-    names += repo.untracked_files
+def changed_paths(repo: git.Repo, base: str, head: str | None = None) -> list[str]:
+    """Repository-relative paths changed from `base` to `head`; without `head`, to the working
+    tree, untracked files included."""
+    ends = (base,) if head is None else (base, head)
+    names = repo.git.diff("--name-only", "--no-renames", "-z", *ends).split("\0")
+    if head is None:
+        names += repo.untracked_files
     return sorted({n for n in names if n})
+
+
+DEFAULT_BASES = ("@{upstream}", "origin/main", "main", "master")
+
+
+def default_base(repo: git.Repo) -> str:
+    """Where a branch's work starts when no base is named: its upstream, else main."""
+    for ref in DEFAULT_BASES:
+        try:
+            repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")
+        except git.GitCommandError:
+            continue
+        return ref
+    raise UsageError("no upstream, origin/main or main to compare with: name a BASE commit")
+
+
+def resolve(repo: git.Repo, ref: str) -> str:
+    """A commit's full id; a clear UsageError when `ref` names none."""
+    try:
+        return str(repo.commit(ref).hexsha)
+    except (git.BadName, ValueError, git.GitCommandError):
+        raise UsageError(f"{ref}: not a commit in this repository") from None
 
 
 def read_at(repo: git.Repo, commit: str, rel: str) -> bytes | None:
@@ -126,3 +162,188 @@ def read_at(repo: git.Repo, commit: str, rel: str) -> bytes | None:
         return None
     data: bytes = blob.data_stream.read()
     return data
+
+
+# Receipt commits need an author even where git has no identity configured (a fresh CI runner).
+FALLBACK_IDENTITY = Committer("retrobatch", "retrobatch@localhost")
+
+
+def _push_failed() -> int:
+    """The PushInfo flags of a refused push (read on use: GitPython is imported lazily)."""
+    info = git.PushInfo
+    return int(info.ERROR | info.REJECTED | info.REMOTE_REJECTED | info.REMOTE_FAILURE)
+
+
+class PushFailed(OperationFailed):
+    """Commits that stay local: the remote could not be reached or kept rejecting them."""
+
+
+class PushConflict(PushFailed):
+    """The remote moved and our commit conflicts with its change (another run's receipt)."""
+
+    def __init__(self, message: str, paths: list[str]) -> None:
+        super().__init__(message)
+        self.paths = paths
+
+
+def head_commit(repo: git.Repo) -> str:
+    return str(repo.head.commit.hexsha)
+
+
+def is_dirty(repo: git.Repo, rel: str) -> bool:
+    """Whether anything under `rel` differs from HEAD: staged, changed or not yet tracked."""
+    return bool(repo.git.status("--porcelain", "--untracked-files=all", "--", rel).strip())
+
+
+def changed_in_head(repo: git.Repo) -> list[str] | None:
+    """Paths the HEAD commit changed against its first parent; None when there is no parent to
+    compare with (a root commit, or a shallow clone)."""
+    if not repo.head.is_valid():  # no commit yet
+        return None
+    head = repo.head.commit
+    if not head.parents:
+        return None
+    try:
+        out = repo.git.diff("--name-only", "--no-renames", "-z", f"{head.hexsha}^1", head.hexsha)
+    except git.GitCommandError:  # a shallow clone without the parent
+        return None
+    return [n for n in out.split("\0") if n]
+
+
+def changed_between(repo: git.Repo, old: str, new: str, rel: str) -> list[str] | None:
+    """Paths under `rel` that differ between two commits; None when `old` is not in this clone
+    (a shallow one, or rewritten history)."""
+    try:
+        out = repo.git.diff("--name-only", "--no-renames", "-z", old, new, "--", rel)
+    except git.GitCommandError:
+        return None
+    return [n for n in out.split("\0") if n]
+
+
+def identity(repo: git.Repo, env: Mapping[str, str]) -> str:
+    """Who acts: the GitHub user who started a workflow, else git's configured user."""
+    if env.get("GITHUB_ACTOR"):
+        return env["GITHUB_ACTOR"]
+    reader = repo.config_reader()
+    name = str(reader.get_value("user", "name", "")).strip()
+    email = str(reader.get_value("user", "email", "")).strip()
+    if name and email:
+        return f"{name} <{email}>"
+    return name or email or "unknown"
+
+
+def commit_paths(
+    repo: git.Repo, rels: Sequence[str], message: str, author: Committer | None
+) -> str:
+    """Commit exactly these paths (whatever else is staged) as `author`; the new commit's id."""
+    try:
+        with repo.git.custom_environment(**_identity_env(author)):
+            repo.git.add("--", *rels)
+            repo.git.commit("--no-verify", "--quiet", "-m", message, "--only", "--", *rels)
+    except git.GitCommandError as exc:
+        raise OperationFailed(f"cannot commit {', '.join(rels)}: {_git_error(exc)}") from None
+    return head_commit(repo)
+
+
+def _identity_env(who: Committer | None) -> dict[str, str]:
+    who = who or FALLBACK_IDENTITY
+    return {
+        "GIT_AUTHOR_NAME": who.name,
+        "GIT_AUTHOR_EMAIL": who.email,
+        "GIT_COMMITTER_NAME": who.name,
+        "GIT_COMMITTER_EMAIL": who.email,
+    }
+
+
+def drop_head_commit(repo: git.Repo) -> None:
+    """Undo the last commit and its files, for a receipt whose push showed it must not stand."""
+    try:
+        repo.git.reset("--keep", "HEAD~1")
+    except git.GitCommandError as exc:
+        raise OperationFailed(f"cannot undo the last commit: {_git_error(exc)}") from None
+
+
+def push_target(repo: git.Repo) -> tuple[git.Remote, str]:
+    """The remote and branch receipts go to: the upstream of the current branch, else origin."""
+    try:
+        branch = repo.active_branch
+    except TypeError:
+        raise UsageError("HEAD is detached: check out a branch to push receipts") from None
+    tracking = branch.tracking_branch()
+    if tracking is not None:
+        return repo.remote(tracking.remote_name), tracking.remote_head
+    if not repo.remotes:
+        raise UsageError("the repository has no remote to push receipts to (or pass --no-push)")
+    names = [r.name for r in repo.remotes]
+    return repo.remote("origin" if "origin" in names else names[0]), branch.name
+
+
+def push(
+    repo: git.Repo,
+    *,
+    committer: Committer | None = None,
+    attempts: int = 4,
+    delay: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Push HEAD; when the remote moved, `pull --rebase` and try again, a bounded number of times.
+
+    `Remote.push` raises only when the remote cannot be reached; a rejected push comes back as
+    flags in the returned infos, so both are checked.
+    """
+    remote, branch = push_target(repo)
+    problem = ""
+    for attempt in range(1, attempts + 1):
+        try:
+            infos = remote.push(refspec=f"HEAD:refs/heads/{branch}")
+            infos.raise_if_error()
+            failed = [i for i in infos if i.flags & _push_failed()]
+            if infos and not failed:
+                return
+            problem = "; ".join(i.summary.strip() for i in failed) or "nothing was pushed"
+        except git.GitCommandError as exc:
+            problem = _git_error(exc)
+        if attempt == attempts:
+            break
+        sleep(delay * attempt)
+        try:
+            _rebase_onto(repo, remote, branch, committer)
+        except git.GitCommandError as exc:
+            problem = _git_error(exc)
+    raise PushFailed(f"cannot push to {remote.name} {branch} after {attempts} attempts: {problem}")
+
+
+def _rebase_onto(
+    repo: git.Repo, remote: git.Remote, branch: str, committer: Committer | None
+) -> None:
+    env = {k: v for k, v in _identity_env(committer).items() if k.startswith("GIT_COMMITTER")}
+    try:
+        with repo.git.custom_environment(**env):
+            repo.git.pull("--rebase", "--quiet", remote.name, branch)
+    except git.GitCommandError as exc:
+        if not _rebasing(repo):
+            raise
+        conflicts = repo.git.diff("--name-only", "--diff-filter=U", "-z").split("\0")
+        repo.git.rebase("--abort")
+        paths = [p for p in conflicts if p]
+        raise PushConflict(
+            f"{remote.name} {branch} changed {', '.join(paths) or 'the same files'} too: "
+            f"{_git_error(exc)}",
+            paths,
+        ) from None
+
+
+def _rebasing(repo: git.Repo) -> bool:
+    git_dir = Path(repo.git_dir)
+    return (git_dir / "rebase-merge").exists() or (git_dir / "rebase-apply").exists()
+
+
+def _git_error(exc: git.GitCommandError) -> str:
+    """git's own explanation, on one line, without GitPython's command echo."""
+    text = exc.stderr if isinstance(exc.stderr, str) and exc.stderr.strip() else str(exc)
+    lines = [
+        line.strip().removeprefix("stderr: ").strip("'").strip()
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith("hint:")
+    ]
+    return " ".join(lines)[:500] or "git failed"

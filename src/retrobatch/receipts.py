@@ -81,12 +81,12 @@ class Resolution:
 class Receipt:
     submission: str
     state: State
-    emails: list[EmailPart] = field(default_factory=list)
     source_commit: str | None = None
     sent_at: str | None = None
     sent_by: str | None = None
     event_type: int | None = None
     attempts: int = 0
+    emails: list[EmailPart] = field(default_factory=list)  # after the summary, as people read it
     resolution: Resolution | None = None
     processing: list[Processing] = field(default_factory=list)
 

@@ -1,0 +1,47 @@
+"""`retrobatch reconcile` as text: what impact.com reported that is new, one line per part."""
+
+from __future__ import annotations
+
+from ..reconcile import MappedError, ReconcileResult
+
+
+def lines(result: ReconcileResult) -> list[str]:
+    out: list[str] = []
+    for change in result.changed:
+        for entry in change.parts:
+            if entry.status == "unmatched":
+                detail = f"no file found: searched {entry.searched}"
+            else:
+                errors = entry.total_errors if entry.total_errors is not None else "?"
+                detail = f"{entry.batch_id} {entry.status}, {errors} errors"
+                if entry.status == "Complete" and entry.total_records == 0:
+                    detail += " (0 records: impact.com did not read the file as CSV)"
+            out.append(f"{change.folder.id}: {entry.attachment}: {detail}")
+        if change.receipt.state != change.before:
+            out.append(f"{change.folder.id}: {change.before} -> {change.receipt.state}")
+    out += [f"warning: {why}" for why in result.skipped]
+    if not result.changed:
+        out.append(f"nothing new from impact.com ({result.asked} parts asked about)")
+    return out
+
+
+def commit_message(result: ReconcileResult) -> str:
+    ids = ", ".join(c.folder.id for c in result.changed)
+    body = "\n".join(lines(result))
+    return f"reconcile: impact.com processing for {ids}\n\n{body}\n"
+
+
+def error_lines(mapped: list[MappedError]) -> list[str]:
+    """impact.com's errors as `file:line:` lines, like check's findings, for `status ID`."""
+    out: list[str] = []
+    for m in mapped:
+        where = m.csv_path or m.attachment
+        if m.csv_line is not None:
+            where += f":{m.csv_line}"
+        order = f" OrderId {m.order_id}:" if m.order_id else ""
+        sku = f" Sku {m.sku}:" if m.sku else ""
+        why = f": {m.explanation}" if m.explanation else ""
+        sent = f" [{m.attachment} line {m.line}]" if m.line is not None else ""
+        note = f" ({m.note})" if m.note else ""
+        out.append(f"{where}:{order}{sku} {m.reason or '?'} ({m.status}){why}{sent}{note}")
+    return out

@@ -1,0 +1,513 @@
+import datetime as dt
+import hashlib
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import git
+import pytest
+from pytest_httpserver import HTTPServer
+
+from impact_fake import SID, TOKEN, FakeFile, FakeImpact
+from repo_factory import RepoFactory, item_rows
+from retrobatch.cli import main
+from retrobatch.impact_api import Credentials, ImpactClient, RetryPolicy
+from retrobatch.receipts import (
+    EmailPart,
+    Processing,
+    Receipt,
+    load_receipt,
+    timestamp,
+    write_receipt,
+)
+from retrobatch.reconcile import explain_errors, reconcile_repository
+from retrobatch.report import reconcile as report
+from retrobatch.settings import Settings
+
+SUB = "2026-11-20-checkout-outage"
+SENT = dt.datetime(2026, 11, 27, 5, 0, tzinfo=dt.UTC)
+SETTINGS = Settings(sender="conversions@brand.example", destinations={})
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def part(name: str, data: bytes, rows: int, sent_at: dt.datetime = SENT) -> EmailPart:
+    return EmailPart(
+        attachment=name,
+        state="sent",
+        sha256=sha(data),
+        rows=rows,
+        message_id=f"<{name}@brand.example>",
+        to="a1b2c3@inbound.example",
+        sent_at=timestamp(sent_at),
+    )
+
+
+def sent_repo(
+    root: Path, csv: bytes, sent_at: dt.datetime = SENT, ids: tuple[str, ...] = (SUB,)
+) -> tuple[RepoFactory, Path]:
+    """A repository holding single-part submissions that `run` has sent; the first's folder."""
+    factory = RepoFactory(root)
+    for sub_id in ids:
+        folder = factory.submission(sub_id, csv)
+        rows = csv.count(b"\n") - 1
+        receipt = Receipt(
+            sub_id,
+            "sent",
+            emails=[part(f"{sub_id}.csv", csv, rows, sent_at)],
+            sent_at=timestamp(sent_at),
+        )
+        write_receipt(folder, receipt)
+    factory.commit("sent")
+    return factory, root / "submissions" / ids[0]
+
+
+def receipt_of(folder: Path, root: Path) -> Receipt:
+    receipt, problems = load_receipt(folder, root)
+    assert receipt is not None, problems
+    return receipt
+
+
+@pytest.fixture
+def fake(httpserver: HTTPServer) -> FakeImpact:
+    return FakeImpact(httpserver)
+
+
+@pytest.fixture
+def api(fake: FakeImpact) -> ImpactClient:
+    return ImpactClient(
+        Credentials(SID, TOKEN), fake.base_url, page_size=2, retry=RetryPolicy(sleep=lambda _: None)
+    )
+
+
+CSV = item_rows("A-1", "A-2", "A-3").encode()  # A-1 on lines 2-3, A-2 on 4-5, A-3 on 6-7
+
+
+def test_match_on_page_two_goes_queued_to_complete_and_the_receipt_to_processed(
+    tmp_path: Path, fake: FakeImpact, api: ImpactClient
+) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    fake.add(
+        FakeFile("F-other-1", "2026-11-19-other.csv", "2026-11-27T05:01:00Z"),
+        FakeFile("F-other-2", "2026-11-19-other.part-1-of-2.csv", "2026-11-27T05:02:00Z"),
+        FakeFile(
+            "F-mine",
+            f"{SUB}.csv",
+            "2026-11-26T21:03:00-08:00",
+            statuses=["Queued", "Queued", "In Progress", "Complete"],
+            total_records=6,
+            errors=[
+                {
+                    "Line": "4",
+                    "OrderId": "A-2",
+                    "Sku": "SKU-1",
+                    "Status": "Validation",
+                    "Reason": "OID_DUPLICATE",
+                },
+            ],
+        ),
+    )
+    fake.fail(429, retry_after="3")
+    fake.fail(500)
+    now = SENT + dt.timedelta(hours=1)
+    seen = []
+    for _ in range(4):
+        result = reconcile_repository(tmp_path, SETTINGS, api, now)
+        receipt = receipt_of(folder, tmp_path)
+        seen.append((bool(result.changed), receipt.processing[0].status, receipt.state))
+    assert seen == [
+        (True, "Queued", "sent"),
+        (False, "Queued", "sent"),  # nothing new: receipt untouched
+        (True, "In Progress", "sent"),
+        (True, "Complete", "processed"),
+    ]
+    (entry,) = receipt.processing
+    assert (entry.batch_id, entry.type, entry.total_records, entry.total_errors) == (
+        "F-mine",
+        "Conversion",
+        6,
+        1,
+    )
+    assert entry.submitted_at == "2026-11-27T05:03:00Z"
+    assert entry.completed_at == "2026-11-27T14:10:00Z"
+    assert entry.checked_at == timestamp(now)
+    assert entry.errors == [
+        {
+            "line": 4,
+            "order_id": "A-2",
+            "sku": "SKU-1",
+            "status": "Validation",
+            "reason": "OID_DUPLICATE",
+        }
+    ]
+    calls = len(fake.requests)
+    assert reconcile_repository(tmp_path, SETTINGS, api, now).changed == []
+    assert len(fake.requests) == calls  # processed: never asked again
+
+
+def test_a_partial_receipt_asks_only_for_accepted_parts_and_stays_partial(
+    tmp_path: Path, fake: FakeImpact, api: ImpactClient
+) -> None:
+    factory = RepoFactory(tmp_path)
+    folder = factory.submission(SUB, CSV)
+    one, two = (f"{SUB}.part-{n}-of-2.csv" for n in (1, 2))
+    refused = replace(part(two, b"x", 1), state="failed", error="552 too big")
+    write_receipt(folder, Receipt(SUB, "partial", emails=[part(one, b"x", 1), refused]))
+    fake.add(
+        FakeFile("F-1", one, "2026-11-27T05:01:00Z"), FakeFile("F-2", two, "2026-11-27T05:02:00Z")
+    )
+    reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=1))
+    receipt = receipt_of(folder, tmp_path)
+    assert [(p.attachment, p.batch_id, p.status) for p in receipt.processing] == [
+        (one, "F-1", "Complete")
+    ]
+    assert receipt.state == "partial"
+
+
+def test_several_files_with_the_name_match_the_earliest_after_sending(
+    tmp_path: Path, fake: FakeImpact, api: ImpactClient
+) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    fake.add(
+        FakeFile("F-before", f"{SUB}.csv", "2026-11-27T04:59:59Z"),
+        FakeFile("F-later", f"{SUB}.csv", "2026-11-27T07:00:00Z"),
+        FakeFile("F-first", f"{SUB}.csv", "2026-11-27T06:00:00Z"),
+        FakeFile("F-similar", f"{SUB}.CSV", "2026-11-27T05:00:01Z"),
+    )
+    reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=3))
+    assert receipt_of(folder, tmp_path).processing[0].batch_id == "F-first"
+
+
+def test_unmatched_only_after_the_window_and_then_final(
+    tmp_path: Path, fake: FakeImpact, api: ImpactClient
+) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    fake.add(FakeFile("F-too-late", f"{SUB}.csv", "2026-11-29T05:00:01Z"))  # 48 h + 1 s
+    early = reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=47))
+    assert early.changed == [] and receipt_of(folder, tmp_path).processing == []
+    late = reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=48))
+    (entry,) = receipt_of(folder, tmp_path).processing
+    assert [c.folder.id for c in late.changed] == [SUB]
+    assert entry.status == "unmatched" and entry.batch_id is None
+    assert entry.searched is not None and f"{SUB}.csv" in entry.searched
+    assert "2026-11-27T05:00:00Z" in entry.searched and "2026-11-29T05:00:00Z" in entry.searched
+    assert receipt_of(folder, tmp_path).state == "sent"
+    calls = len(fake.requests)
+    reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=90))
+    assert len(fake.requests) == calls
+
+
+def test_errors_are_mapped_to_rows_and_order_ids(tmp_path: Path) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    receipt = receipt_of(folder, tmp_path)
+    receipt.processing[:] = []
+    receipt.processing.append(
+        _complete(
+            f"{SUB}.csv",
+            [
+                {
+                    "line": 4,
+                    "order_id": "A-2",
+                    "sku": "SKU-1",
+                    "status": "Validation",
+                    "reason": "OID_DUPLICATE",
+                },
+                {
+                    "line": 7,
+                    "order_id": "",
+                    "sku": "",
+                    "status": "Contract Error",
+                    "reason": "SOMETHING_NEW",
+                },
+                {
+                    "line": 3,
+                    "order_id": "Z-9",
+                    "sku": "",
+                    "status": "Validation",
+                    "reason": "MALFORMED",
+                },
+            ],
+        )
+    )
+    first, second, third = explain_errors(tmp_path, receipt)
+    assert (first.csv_path, first.csv_line, first.order_id, first.note) == (
+        f"submissions/{SUB}/conversions.csv",
+        4,
+        "A-2",
+        None,
+    )
+    assert first.explanation is not None and "consecutive" in first.explanation
+    assert (second.csv_line, second.order_id, second.reason, second.explanation) == (
+        7,
+        "A-3",
+        "SOMETHING_NEW",
+        None,
+    )
+    assert (third.csv_line, third.order_id) == (3, "A-1")
+    assert third.note == "impact.com reports OrderId 'Z-9' for this line"
+
+
+def test_mapped_errors_read_like_findings(tmp_path: Path) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    receipt = receipt_of(folder, tmp_path)
+    error = {
+        "line": 4,
+        "order_id": "A-2",
+        "sku": "SKU-1",
+        "status": "Validation",
+        "reason": "OID_DUPLICATE",
+    }
+    receipt.processing.append(_complete(f"{SUB}.csv", [error]))
+    assert report.error_lines(explain_errors(tmp_path, receipt)) == [
+        f"submissions/{SUB}/conversions.csv:4: OrderId A-2: Sku SKU-1: OID_DUPLICATE (Validation): "
+        f"the OrderId was already used, or its lines are not consecutive [{SUB}.csv line 4]"
+    ]
+
+
+def test_a_complete_file_of_zero_records_is_called_unread(
+    tmp_path: Path, fake: FakeImpact, api: ImpactClient
+) -> None:
+    sent_repo(tmp_path, CSV)
+    fake.add(FakeFile("F-empty", f"{SUB}.csv", "2026-11-27T05:03:00Z", total_records=0))
+    result = reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=1))
+    assert report.lines(result)[0] == (
+        f"{SUB}: {SUB}.csv: F-empty Complete, 0 errors "
+        "(0 records: impact.com did not read the file as CSV)"
+    )
+
+
+def test_errors_of_split_parts_map_to_the_original_lines(tmp_path: Path) -> None:
+    lines = item_rows("A-1", "A-2", "A-3").encode().splitlines(keepends=True)
+    committed = b"".join(lines[:5]) + b" \r\n" + b"".join(lines[5:])  # a blank line at 6
+    factory = RepoFactory(tmp_path)
+    folder = factory.submission(SUB, committed)
+    one = lines[0] + b"".join(lines[1:5])
+    two = lines[0] + b"".join(lines[5:])
+    receipt = Receipt(
+        SUB,
+        "processed",
+        emails=[part(f"{SUB}.part-1-of-2.csv", one, 4), part(f"{SUB}.part-2-of-2.csv", two, 2)],
+        processing=[
+            _complete(
+                f"{SUB}.part-2-of-2.csv",
+                [
+                    {
+                        "line": 3,
+                        "order_id": "A-3",
+                        "sku": "SKU-2",
+                        "status": "Validation",
+                        "reason": "MALFORMED",
+                    }
+                ],
+            ),
+        ],
+    )
+    (mapped,) = explain_errors(tmp_path, receipt, folder)
+    assert (mapped.attachment, mapped.line, mapped.csv_line, mapped.order_id, mapped.note) == (
+        f"{SUB}.part-2-of-2.csv",
+        3,
+        8,
+        "A-3",
+        None,
+    )
+    receipt.emails[1].sha256 = "0" * 64  # not the bytes the runner would have built
+    (fallback,) = explain_errors(tmp_path, receipt, folder)
+    assert (fallback.csv_line, fallback.order_id, fallback.placed_by) == (8, "A-3", "order_id")
+    assert fallback.note is not None and "sha256" in fallback.note and "OrderId" in fallback.note
+
+
+def test_an_order_the_csv_does_not_hold_is_not_placed(tmp_path: Path) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    receipt = receipt_of(folder, tmp_path)
+    receipt.emails[0].sha256 = "1" * 64
+    error = {"line": 2, "order_id": "NOPE", "sku": "", "status": "Validation", "reason": "X"}
+    receipt.processing.append(_complete(f"{SUB}.csv", [error]))
+    (mapped,) = explain_errors(tmp_path, receipt)
+    assert (mapped.csv_line, mapped.placed_by, mapped.order_id) == (None, None, "NOPE")
+    assert mapped.note is not None and "not placed" in mapped.note
+
+
+def test_without_its_csv_an_error_keeps_what_impact_com_said(tmp_path: Path) -> None:
+    _, folder = sent_repo(tmp_path, CSV)
+    receipt = receipt_of(folder, tmp_path)
+    (folder / "conversions.csv").unlink()
+    error = {"line": 4, "order_id": "A-2", "sku": "", "status": "Validation", "reason": "MALFORMED"}
+    receipt.processing.append(_complete(f"{SUB}.csv", [error]))
+    (mapped,) = explain_errors(tmp_path, receipt)
+    assert (mapped.line, mapped.csv_line, mapped.order_id, mapped.reason) == (
+        4,
+        None,
+        "A-2",
+        "MALFORMED",
+    )
+    assert mapped.note == "the CSV named by the manifest cannot be read: not placed on a row"
+
+
+def test_lines_count_physical_lines_of_quoted_multiline_fields(tmp_path: Path) -> None:
+    header, *rows = item_rows("A-1", "A-2").splitlines()
+    rows[0] = rows[0].replace("cust-A-1", '"two\nlines, quoted"')
+    data = "\r\n".join([header, *rows]).encode() + b"\r\n"  # A-1 on 2-4, A-2 on 5-6
+    _, folder = sent_repo(tmp_path, data)
+    receipt = receipt_of(folder, tmp_path)
+    receipt.emails[0].sha256 = sha(data)
+    errors = [
+        {"line": n, "order_id": "", "sku": "", "status": "Validation", "reason": "MALFORMED"}
+        for n in (3, 5, 9)
+    ]
+    receipt.processing.append(_complete(f"{SUB}.csv", errors))
+    placed = [(m.csv_line, m.order_id, m.placed_by) for m in explain_errors(tmp_path, receipt)]
+    assert placed == [(2, "A-1", "line"), (5, "A-2", "line"), (None, "", None)]
+
+
+def _complete(attachment: str, errors: list[dict[str, Any]]) -> Processing:
+    return Processing(
+        attachment,
+        "Complete",
+        timestamp(SENT),
+        batch_id="F-1",
+        total_errors=len(errors),
+        errors=errors,
+    )
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def with_origin(tmp_path: Path, *ids: str) -> tuple[RepoFactory, Path, git.Repo]:
+    """Submissions sent an hour ago, pushed to a bare origin as a workflow's clone has them."""
+    origin = git.Repo.init(tmp_path / "origin.git", bare=True, initial_branch="main")
+    sent = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
+    factory, folder = sent_repo(tmp_path / "work", CSV, sent, ids)
+    factory.repo.create_remote("origin", str(origin.git_dir))
+    factory.repo.git.push("origin", "main")
+    return factory, folder, origin
+
+
+@pytest.fixture
+def pushed(tmp_path: Path) -> tuple[RepoFactory, Path, git.Repo]:
+    return with_origin(tmp_path, SUB)
+
+
+@pytest.fixture
+def env(fake: FakeImpact, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The variables a scheduled workflow sets, pointing at the stand-in API."""
+    monkeypatch.setenv("IMPACT_ACCOUNT_SID", SID)
+    monkeypatch.setenv("IMPACT_AUTH_TOKEN", TOKEN)
+    monkeypatch.setenv("RETROBATCH_IMPACT_API", fake.base_url)
+    return monkeypatch
+
+
+def test_reconcile_commits_and_pushes_what_changed_and_nothing_otherwise(
+    pushed: tuple[RepoFactory, Path, git.Repo],
+    fake: FakeImpact,
+    env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    factory, folder, origin = pushed
+    when = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fake.add(FakeFile("F-mine", f"{SUB}.csv", when, ["Queued", "Queued", "Complete"], 6))
+    start = origin.head.commit.hexsha
+    heads = []
+    for _ in range(3):
+        assert main(["reconcile", "--repo", str(factory.root)]) == 0
+        heads.append(origin.head.commit)
+    assert [h.hexsha == start for h in heads] == [False, False, False]
+    assert heads[1].hexsha == heads[0].hexsha  # still Queued: no commit
+    assert heads[2].parents[0].hexsha == heads[0].hexsha
+    assert heads[0].parents[0].hexsha == start
+    assert list(heads[2].stats.files) == [f"submissions/{SUB}/receipt.yaml"]
+    assert heads[2].author.name == "retrobatch"  # the settings' committer
+    assert factory.repo.head.commit.hexsha == heads[2].hexsha and not factory.repo.is_dirty()
+    assert receipt_of(folder, factory.root).state == "processed"
+    out = capsys.readouterr()
+    assert "F-mine Queued, 0 errors" in out.out and "nothing new" in out.out
+    assert "F-mine Complete, 0 errors" in out.out and "sent -> processed" in out.out
+    assert TOKEN not in out.out + out.err
+    env.delenv("IMPACT_AUTH_TOKEN")  # nothing left to ask: no credentials needed
+    assert main(["reconcile", "--repo", str(factory.root)]) == 0
+    assert "nothing to reconcile" in capsys.readouterr().out
+    assert origin.head.commit.hexsha == heads[2].hexsha
+
+
+def test_a_push_raced_by_another_run_is_rebased_and_pushed(
+    pushed: tuple[RepoFactory, Path, git.Repo], fake: FakeImpact, env: pytest.MonkeyPatch
+) -> None:
+    factory, _, origin = pushed
+    other = git.Repo.clone_from(origin.git_dir, factory.root.parent / "other")
+    (Path(other.working_dir) / "notes.txt").write_text("another run\n", encoding="utf-8")
+    other.git.add("notes.txt")
+    other.git.commit(
+        "-m",
+        "another run",
+        env={
+            "GIT_AUTHOR_NAME": "o",
+            "GIT_AUTHOR_EMAIL": "o@x",
+            "GIT_COMMITTER_NAME": "o",
+            "GIT_COMMITTER_EMAIL": "o@x",
+        },
+    )
+    other.git.push("origin", "main")
+    when = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fake.add(FakeFile("F-mine", f"{SUB}.csv", when))
+    assert main(["reconcile", "--repo", str(factory.root)]) == 0
+    head = origin.head.commit
+    assert str(head.message).startswith("reconcile:")
+    assert head.parents[0].message == "another run\n"
+
+
+def test_a_wrong_token_exits_1_naming_401_and_never_shows_the_token(
+    pushed: tuple[RepoFactory, Path, git.Repo],
+    env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    factory, _, origin = pushed
+    wrong = "wrong-Token-also-secret"
+    env.setenv("IMPACT_AUTH_TOKEN", wrong)
+    before = origin.head.commit.hexsha
+    assert main(["reconcile", "--repo", str(factory.root)]) == 1
+    out = capsys.readouterr()
+    assert "401" in out.err and len(out.err.strip().splitlines()) == 1
+    assert wrong not in out.out + out.err and SID not in out.out + out.err
+    assert origin.head.commit.hexsha == before and not factory.repo.is_dirty()
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [("IMPACT_ACCOUNT_SID",), ("IMPACT_AUTH_TOKEN",), ("IMPACT_ACCOUNT_SID", "IMPACT_AUTH_TOKEN")],
+)
+def test_without_credentials_exit_2_saying_what_to_set(
+    pushed: tuple[RepoFactory, Path, git.Repo],
+    env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    missing: tuple[str, ...],
+) -> None:
+    factory, _, origin = pushed
+    before = origin.head.commit.hexsha
+    for name in missing:
+        env.delenv(name)
+    assert main(["reconcile", "--repo", str(factory.root)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"retrobatch reconcile: no impact.com API credentials: set {missing[0]}")
+    assert len(err.strip().splitlines()) == 1 and TOKEN not in err
+    assert origin.head.commit.hexsha == before
+
+
+def test_a_failed_fetch_commits_what_was_learned_and_exits_1(
+    tmp_path: Path, fake: FakeImpact, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = "2026-11-20-first", "2026-11-21-second"
+    factory, _, origin = with_origin(tmp_path, first, second)
+    when = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    error = {"Line": "2", "OrderId": "A-1", "Sku": "", "Status": "Validation", "Reason": "X"}
+    fake.add(
+        FakeFile("F-1", f"{first}.csv", when),
+        FakeFile("F-2", f"{second}.csv", when, errors=[error], errors_status=403),
+    )
+    assert main(["reconcile", "--repo", str(factory.root)]) == 1
+    err = capsys.readouterr().err
+    assert "HTTP 403" in err and second in err
+    changed = list(origin.head.commit.stats.files)
+    assert changed == [f"submissions/{first}/receipt.yaml"]
+    assert receipt_of(factory.root / "submissions" / second, factory.root).processing == []
