@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from retrobatch.csvcheck import CsvContext, CsvResult, check_csv, collect_keys
@@ -655,3 +655,62 @@ def test_totals_per_currency_for_every_price_column(tmp_path: Path) -> None:
         "EUR": Decimal("7.50"),
         "": Decimal("10.00"),
     }
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 70),  # OrderId length
+            st.integers(1, 70),  # ClickId length
+            st.sampled_from(["1", "1001"]),  # CampaignId
+            st.sampled_from(["1", "9.99", "1234.5"]),  # ItemPrice
+            st.sampled_from(["s", "shoes"]),  # Category
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+@example([(65, 1, "1", "1", "s")])  # the bound at its tightest: every other cell at its shortest
+@example([(1, 65, "1", "1", "s"), (64, 1, "1", "1", "s")])
+def test_too_long_is_found_whatever_the_other_cells_take(
+    tmp_path: Path, rows: list[tuple[int, int, str, str, str]]
+) -> None:
+    """The length bound that lets whole columns skip their length test (_Batch.widest) never
+    hides a cell that is too long, however short the other cells of its record are."""
+    content = [ITEM]
+    expected = []
+    for k, (oid_len, click_len, campaign, price, category) in enumerate(rows):
+        oid = f"{k:x}".rjust(oid_len, "o")
+        click = "c" * click_len
+        content.append(
+            item(
+                oid,
+                "S",
+                CampaignId=campaign,
+                ClickId=click,
+                ItemPrice=price,
+                Category=category,
+                Quantity="1",
+            )
+        )
+        if len(oid) > 64:
+            expected.append((k + 2, "OrderId"))
+        if click_len > 64:
+            expected.append((k + 2, "ClickId"))
+    result = check(tmp_path, lines(*content), "item-level")
+    too_long = [(f.line, f.column) for f in result.findings if f.code == "csv.too-long"]
+    assert too_long == expected
+
+
+def test_orders_read_like_the_dict_they_stand_for(tmp_path: Path) -> None:
+    """`orders` of a file whose orders each start once is built on first use, and reads exactly
+    like the dict built at once (same items, same order)."""
+    content = lines(ITEM, item("A-1", "S1"), item("A-1", "S2"), item("B-1"), item("C-1"))
+    orders = check(tmp_path, content, "item-level").orders
+    assert len(orders) == 3
+    assert list(orders.items()) == list({"C-1": 5, "B-1": 4, "A-1": 2}.items())
+    assert "B-1" in orders and orders.get("Z") is None and orders["A-1"] == 2
+    assert orders == {"A-1": 2, "B-1": 4, "C-1": 5}

@@ -15,32 +15,21 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import git
-
-from . import (
-    __version__,
-    checker,
-    demo,
-    diffs,
-    gitops,
-    impact_api,
-    reconcile,
-    scaffold,
-    schemas,
-    status,
-)
+from . import __version__, checker, gitops, schemas
 from .errors import RetrobatchError, UsageError
 from .findings import Finding
-from .report import diff as diff_report
-from .report import github as github_report
 from .report import json as json_report
-from .report import reconcile as reconcile_report
-from .report import status as status_report
 from .report import text as text_report
-from .resolution import resolve
-from .runner import Outcome, RunOptions, run
 from .settings import Settings, load_settings
+
+# Each handler imports the modules only its command needs: `check` starts without GitPython,
+# jsonschema, aiosmtpd, httpx or yagmail.
+if TYPE_CHECKING:
+    import git
+
+    from .runner import Outcome
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -123,6 +112,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
+    if args.format == "github":  # it reads diffs, and so GitPython
+        from .report import github as github_report
     base = args.base
     if args.format == "github" and base is None:
         base = github_report.event_base()
@@ -156,6 +147,10 @@ def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from . import reconcile, status
+    from .report import reconcile as reconcile_report
+    from .report import status as status_report
+
     ws = open_workspace(args)
     settings = ws.require_settings()
     lines = status.collect(ws.root, settings, args.id)
@@ -189,6 +184,9 @@ def _add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
+    from . import impact_api, reconcile
+    from .report import reconcile as reconcile_report
+
     ws = open_workspace(args)
     settings = ws.require_settings()
     if not reconcile.outstanding(ws.root):
@@ -228,6 +226,8 @@ def _add_new(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
+    from . import scaffold
+
     ws = open_workspace(args)
     settings = ws.require_settings()
     email = str(ws.repo.config_reader().get_value("user", "email", "")).strip()
@@ -257,6 +257,9 @@ def _add_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
+    from . import diffs
+    from .report import diff as diff_report
+
     ws = open_workspace(args)
     ws.require_settings()  # not read, but the contract keeps every command to one rule
     result = diffs.diff(ws.root, args.base, args.head)
@@ -274,6 +277,8 @@ def _add_init(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
+    from . import scaffold
+
     target = Path(args.dir)
     written = scaffold.init_repository(target)
     print(f"created a submissions repository in {target}:")
@@ -294,6 +299,8 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from . import demo
+
     return demo.run_demo(sys.stdout, main)
 
 
@@ -311,6 +318,8 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .runner import RunOptions, run
+
     ws = open_workspace(args)
     settings = ws.require_settings()
     options = RunOptions(
@@ -384,6 +393,8 @@ def _add_resolve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _cmd_resolve(args: argparse.Namespace) -> int:
+    from .resolution import resolve
+
     ws = open_workspace(args)
     settings = ws.require_settings()
     result = resolve(ws.repo, settings, args.id, args.decision, env=os.environ, note=args.note)

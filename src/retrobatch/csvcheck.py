@@ -4,7 +4,7 @@ The rules are impact.com's (../shared/impact-format.md) as the template schemas 
 codes and their meaning are the contract's (../shared/contract.md, "Findings"). A file is read in
 batches of records (csvstream); each batch is turned into columns and each column is checked
 whole (its distinct values, or one regex over the column joined by line breaks), so a
-million-row file costs a little over two bare `csv.reader` passes (benchmarks/check_speed.py).
+million-row file costs about two bare `csv.reader` passes (benchmarks/check_speed.py).
 Single cells are looked at only where a column test fails. Everything that must see the whole
 file (orders seen twice, the earliest and latest EventDate, totals) is kept as it goes.
 """
@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import re
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import accumulate, compress, islice, repeat
-from operator import ge, gt, itemgetter, lt, mul, ne, sub
+from operator import add, ge, gt, itemgetter, lt, mul, ne, sub
 from pathlib import Path
 
 from .csvstream import CsvStream, Records
@@ -60,8 +61,43 @@ class CsvStats:
 class CsvResult:
     findings: list[Finding]
     stats: CsvStats
-    orders: dict[str, int]  # conversion templates: OrderId -> line of its first record
+    orders: Mapping[str, int]  # conversion templates: OrderId -> line of its first record
     actions: dict[str, tuple[int, int]]  # modifications: action key -> (rows, first line)
+
+
+class FirstLines(Mapping[str, int]):
+    """OrderId -> line of its first record, for orders that each start once. The dict is built
+    on first use: a million-row file spends a tenth of a second on it, which `check` needs only
+    when another submission's orders are compared with these."""
+
+    def __init__(self, ids: list[str], lines: array[int]) -> None:
+        self._ids: list[str] | None = ids
+        self._lines = lines
+        self._count = len(ids)
+        self._table: dict[str, int] | None = None
+
+    def _built(self) -> dict[str, int]:
+        if self._table is None:
+            assert self._ids is not None
+            # Inserted last to first, like `_settle_orders`, so iteration order matches it.
+            self._table = dict(zip(reversed(self._ids), reversed(self._lines), strict=True))
+            self._ids, self._lines = None, array("q")
+        return self._table
+
+    def __getitem__(self, key: str) -> int:
+        return self._built()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._built()
+
+    def __repr__(self) -> str:
+        return repr(self._built())
 
 
 def check_csv(path: Path, rel: str, template: str, ctx: CsvContext) -> CsvResult:
@@ -157,6 +193,7 @@ class _Batch:
     found: dict[str, bool] = field(default_factory=dict)  # needle -> in text
     _longest: int | None = None
     _distinct: dict[int, set[str]] = field(default_factory=dict)
+    floors: dict[int, int] = field(default_factory=dict)  # field -> length of its every cell
 
     def distinct(self, j: int) -> set[str]:
         """The distinct values of field j (computed once per batch)."""
@@ -181,6 +218,17 @@ class _Batch:
         if self._longest is None:
             self._longest = max(self.sizes)
         return self._longest
+
+    def widest(self, j: int) -> int:
+        """A bound on the length of field j's cells, from the longest record less what the
+        other fields surely take: a record's bytes hold every cell and the commas between
+        them, and a field whose cells all match its pattern takes at least the pattern's
+        shortest match (`floors`)."""
+        floors = self.floors
+        others = sum(floors.values()) - floors.get(j, 0)
+        if not self.maybe_empty:  # every other field takes a character at least
+            others += len(self.cols) - 1 - len(floors) + (j in floors)
+        return self.longest - (len(self.cols) - 1) - others
 
     def has(self, needle: str) -> bool:
         """Whether the batch's text holds `needle` (asked once per needle, not per column)."""
@@ -220,10 +268,13 @@ class _Checker:
         self.width = len(header.names)
         self.columns: list[Column] = [c or tpl.extra for c in header.columns]
         self.distinct = [True] * self.width  # check distinct values (few) rather than the column
+        # Regex columns first: their shortest matches narrow `_Batch.widest` for the others.
+        self.cell_order = sorted(range(self.width), key=lambda j: self.columns[j].pattern is None)
+        self.floors = [_shortest_match(c.pattern) for c in self.columns]
         self.known_good: list[set[str]] = [set() for _ in range(self.width)]
         self.misses = [0] * self.width  # batches in a row whose values were mostly new
         self.stats = CsvStats()
-        self.orders: dict[str, int] = {}
+        self.orders: Mapping[str, int] = {}
         self.actions: dict[str, tuple[int, int]] = {}
         # Bytes one order's lines may take; None when the whole file fits in one message.
         room = (ctx.max_email_bytes - HEADER_ALLOWANCE) * 3 // 4 - header_size
@@ -282,7 +333,7 @@ class _Checker:
                 records.maybe_empty,
                 [{} for _ in records.cols],
             )
-            for j in range(self.width):
+            for j in self.cell_order:
                 found += self._cells(batch, j)
             if batch.maybe_empty or self.conflicts_possible:
                 found += self._missing(batch)
@@ -298,6 +349,17 @@ class _Checker:
         self.report.add(found)
 
     def _cells(self, batch: _Batch, j: int) -> list[Finding]:
+        """Cell problems of field j; when there are none, the length its cells surely have."""
+        found = self._cell_problems(batch, j)
+        values = batch._distinct.get(j)
+        floor = self.floors[j] if not found and not batch.bad[j] else 0
+        if values is not None and len(values) <= _FEW:
+            floor = max(floor, min(map(len, values)))
+        if floor and (not batch.maybe_empty or (values is not None and "" not in values)):
+            batch.floors[j] = floor
+        return found
+
+    def _cell_problems(self, batch: _Batch, j: int) -> list[Finding]:
         """Cell problems of field j, looking at single cells only where a column test fails."""
         col = self.columns[j]
         values = batch.cols[j]
@@ -308,12 +370,16 @@ class _Checker:
             if text is None or needle is None or batch.has(needle)
         ]
         # A record's bytes bound each of its cells' length.
-        fits = col.max_length is None or batch.longest <= col.max_length
+        fits = col.max_length is None or batch.widest(j) <= col.max_length
         if not forbidden and fits and col.pattern is None:
             return []
         if self.distinct[j] and col.pattern is not None:
             # Regex columns: check each distinct value once, and each only the first time.
             good = self.known_good[j]
+            if len(good) > _FEW and good.issuperset(values):
+                # Values seen before (prices from a catalogue): no set of this batch's values.
+                self.misses[j] = 0
+                return []
             new = batch.distinct(j) - good if good else set(batch.distinct(j))
             new.discard("")
             self.misses[j] = self.misses[j] + 1 if len(new) * 2 > len(values) else 0
@@ -617,12 +683,19 @@ class _Checker:
                     self._too_large(oids[i], size, lines[i])
         return []
 
-    def _record_orders(self, batch: _Batch, o: int, starts: Sequence[int]) -> None:
-        """Remember the records where orders start; whether one starts twice is settled in
-        `finish`, with one dict built at once (probing a growing dict batch by batch costs
-        twice as much)."""
-        ids = list(map(batch.cols[o].__getitem__, starts))
-        lines = list(map(batch.lines.__getitem__, starts))
+    def _record_orders(
+        self, batch: _Batch, o: int, starts: Sequence[int], ids: list[str] | None = None
+    ) -> None:
+        """Remember the records where orders start (`ids`: their OrderIds, when known); whether
+        one starts twice is settled in `finish`, with one set built at once (probing a growing
+        one batch by batch costs twice as much)."""
+        if ids is None:
+            ids = list(map(batch.cols[o].__getitem__, starts))
+        numbers = batch.lines
+        if isinstance(numbers, range) and numbers.step == 1:  # a block read without csv.reader
+            lines: list[int] = list(map(add, starts, repeat(numbers.start)))
+        else:
+            lines = list(map(numbers.__getitem__, starts))
         bad = batch.bad[o]
         if bad or (batch.maybe_empty and "" in ids):
             keep = [k for k, start in enumerate(starts) if ids[k] and start not in bad]
@@ -639,7 +712,10 @@ class _Checker:
         ends = [*starts[1:], n]
         run_oids = list(map(oids.__getitem__, starts))
         continued = bool(self.prev_order) and run_oids[0] == self.prev_order
-        self._record_orders(batch, o, starts[1:] if continued else starts)
+        if continued:
+            self._record_orders(batch, o, starts[1:], run_oids[1:])
+        else:
+            self._record_orders(batch, o, starts, run_oids)
         found = []
         s = self.field(self.tpl.unique[1]) if len(self.tpl.unique) > 1 else None
         if s is not None:
@@ -712,11 +788,12 @@ class _Checker:
     def _settle_orders(self) -> list[Finding]:
         """Build `orders` (each order's first line) and report orders that start twice."""
         ids, lines = self.order_ids, self.order_lines
+        self.order_ids, self.order_lines = [], array("q")
+        if len(set(ids)) == len(ids):  # a set costs half the dict, which waits until needed
+            self.orders = FirstLines(ids, lines)
+            return []
         # Inserted last to first, so each order keeps its first line.
         self.orders = dict(zip(reversed(ids), reversed(lines), strict=True))
-        if len(self.orders) == len(ids):
-            self.order_ids, self.order_lines = [], array("q")
-            return []
         o = self.field(self.tpl.unique[0])
         name = self.header.names[o] if o is not None else None
         found = []
@@ -822,6 +899,7 @@ class _Checker:
         stats.last_event = self.last[1] if self.last else None
 
 
+_FEW = 4  # distinct values of a field few enough to measure each (`_Batch.floors`)
 _KNOWN_GOOD = 20_000  # distinct values remembered per column as checked
 _MISSES = 8  # batches of mostly new values after which a column is checked whole instead
 
@@ -896,6 +974,20 @@ def _usable(batch: _Batch, need: list[int], currency: int | None) -> list[int] |
     if currency is not None and batch.bad[currency]:
         keep.append(set(range(len(batch.lines))) - batch.bad[currency].keys())
     return sorted(set.intersection(*keep)) if keep else None
+
+
+def _shortest_match(pattern: re.Pattern[str] | None) -> int:
+    """Characters of the shortest text `pattern` can match (0 when unknown): a value it matches
+    is at least that long, since a search's match is part of the value."""
+    if pattern is None:
+        return 0
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        width = _parser.parse(pattern.pattern, pattern.flags).getwidth()[0]
+    except Exception:  # a private module: without it the bound is only looser
+        return 0
+    return width if isinstance(width, int) else 0
 
 
 def _encoded(size: int) -> int:

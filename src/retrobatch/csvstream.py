@@ -215,7 +215,7 @@ class CsvStream:
             body = "\n".join(lines) if text is None else text.removesuffix("\n")
             flat = body.replace("\n", ",").split(",") if lines else []
             cols = [flat[j::width] for j in range(width)]
-            return Records(numbers, cols, sizes, [], "" in flat, block.text)
+            return Records(numbers, cols, sizes, [], not all(flat), block.text)
         return self._columns(numbers, [line.split(",") for line in lines], sizes, block.text)
 
     def _drop_blank(self, numbers: Sequence[int], lines: list[str]) -> tuple[list[int], list[str]]:
@@ -306,5 +306,7 @@ def _binary(line: int) -> str:
 
 def _plain_line_ends(text: str) -> bool:
     """Only "\\n" or "\\r\\n" end lines: a lone "\\r" needs csv.reader's judgement."""
+    if "\r" not in text:  # a quick scan, where counting takes a pass over every character
+        return True
     cr = text.count("\r")
     return cr == 0 or cr == text.count("\r\n")

@@ -1,28 +1,108 @@
 """Git through GitPython: where the repository is, what a change touched, files at a commit,
 and the write side that records receipts: commit, then push with `pull --rebase` when the
 remote moved (git history is the audit trail, so a receipt is never left unrecorded silently).
+
+GitPython takes about 50 ms to import, which `retrobatch check` without `--base` never needs:
+`open_repo` finds an ordinary repository's root itself and makes GitPython's `Repo` only when
+something asks it for more than that, and `git` below is imported on first use.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-
-import git
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import OperationFailed, UsageError
 from .settings import Committer
+
+if TYPE_CHECKING:
+    import git
+else:
+
+    class _LazyGit:
+        """The `git` module, imported when one of its names is first read."""
+
+        def __getattr__(self, name: str) -> Any:
+            module = importlib.import_module("git")
+            globals()["git"] = module
+            return getattr(module, name)
+
+    git = _LazyGit()
+
+# Variables that change where git looks for a repository: with any of them, GitPython decides.
+_GIT_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
+_HEAD = re.compile(rb"ref:\s*refs/|[0-9A-Fa-f]{40}")
+_BARE = re.compile(r"^\s*bare\s*=\s*true\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+class LazyRepo:
+    """Stands for `git.Repo(root)` and makes it on first use of anything but the root."""
+
+    def __init__(self, root: Path) -> None:
+        self.working_tree_dir = str(root)
+        self._repo: git.Repo | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_repo":
+            raise AttributeError(name)
+        if self._repo is None:
+            self._repo = git.Repo(self.working_tree_dir)
+        return getattr(self._repo, name)
+
+    def __enter__(self) -> LazyRepo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._repo is not None:
+            self._repo.close()
+
+    def __repr__(self) -> str:
+        return f"<LazyRepo {self.working_tree_dir!r}>"
 
 
 def open_repo(start: Path) -> git.Repo:
     """The repository around `start`; a clear UsageError when there is none."""
     if not start.exists():
         raise UsageError(f"{start}: no such folder")
+    root = _plain_root(start)
+    if root is not None:
+        return cast("git.Repo", LazyRepo(root))
     try:
         return git.Repo(start, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise UsageError(f"{start}: not inside a git repository (pass --repo DIR)") from None
+
+
+def _plain_root(start: Path) -> Path | None:
+    """The work tree around `start` when it is the common case GitPython would find too: a
+    non-bare `.git` directory, no git variables set, `start` not inside a git directory.
+    None: let GitPython judge."""
+    if any(os.environ.get(v) is not None for v in _GIT_ENV) or "$" in str(start):
+        return None
+    here = Path(os.path.abspath(start))
+    for folder in (here, *here.parents):
+        dotgit = folder / ".git"
+        if (folder / "HEAD").exists():
+            return None  # perhaps a git directory itself
+        if not os.path.lexists(dotgit):
+            continue
+        if not dotgit.is_dir() or dotgit.is_symlink() or (dotgit / "commondir").exists():
+            return None
+        try:
+            head = (dotgit / "HEAD").read_bytes()[:256]
+            config = (dotgit / "config").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        plain = (dotgit / "objects").is_dir() and (dotgit / "refs").is_dir()
+        if not plain or not _HEAD.match(head) or _BARE.search(config):
+            return None
+        return folder
+    return None
 
 
 def root_of(repo: git.Repo) -> Path:
@@ -86,12 +166,12 @@ def read_at(repo: git.Repo, commit: str, rel: str) -> bytes | None:
 
 # Receipt commits need an author even where git has no identity configured (a fresh CI runner).
 FALLBACK_IDENTITY = Committer("retrobatch", "retrobatch@localhost")
-_PUSH_FAILED = (
-    git.PushInfo.ERROR
-    | git.PushInfo.REJECTED
-    | git.PushInfo.REMOTE_REJECTED
-    | git.PushInfo.REMOTE_FAILURE
-)
+
+
+def _push_failed() -> int:
+    """The PushInfo flags of a refused push (read on use: GitPython is imported lazily)."""
+    info = git.PushInfo
+    return int(info.ERROR | info.REJECTED | info.REMOTE_REJECTED | info.REMOTE_FAILURE)
 
 
 class PushFailed(OperationFailed):
@@ -217,7 +297,7 @@ def push(
         try:
             infos = remote.push(refspec=f"HEAD:refs/heads/{branch}")
             infos.raise_if_error()
-            failed = [i for i in infos if i.flags & _PUSH_FAILED]
+            failed = [i for i in infos if i.flags & _push_failed()]
             if infos and not failed:
                 return
             problem = "; ".join(i.summary.strip() for i in failed) or "nothing was pushed"

@@ -7,9 +7,9 @@ package (`retrobatch/schemas`); an editable checkout reads the top-level folder 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,8 @@ TEMPLATES = ("order-level", "item-level", "chained", "modifications", "item-modi
 
 def schema_dir() -> Path:
     """Where the schemas are: inside the installed package, else the checkout's `schemas/`."""
-    packaged = Path(str(resources.files("retrobatch"))) / "schemas"
+    # The package's own folder (what importlib.resources would say, without its ~5 ms import).
+    packaged = Path(__file__).resolve().parent / "schemas"
     if packaged.is_dir():
         return packaged
     checkout = Path(__file__).resolve().parents[2] / "schemas"
@@ -56,6 +57,9 @@ class SchemaError:
 
 def validate(name: str, data: object) -> list[SchemaError]:
     """All violations, in document order, each with a message that names the field."""
+    schema = load_schema(name)
+    if conforms(schema, schema, data):
+        return []  # the usual case, without importing jsonschema (~40 ms) and building a validator
     errors = sorted(validator(name).iter_errors(data), key=lambda e: [str(p) for p in e.path])
     result = []
     for e in errors:
@@ -82,3 +86,107 @@ def _describe(error: Any) -> str:
         return f"{where}: key {error.instance!r} is not allowed here"
     message = error.message
     return f"{where}: {message}" if where else message
+
+
+# Keywords that only describe: they never make a document invalid.
+_ANNOTATIONS = frozenset(
+    {"$schema", "$id", "$defs", "$comment", "title", "description", "default", "examples"}
+)
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "boolean": bool,
+    "integer": int,
+}
+
+
+def conforms(schema: Any, root: dict[str, Any], data: object) -> bool:
+    """True only when `data` surely satisfies `schema` as jsonschema would judge it. False means
+    "not sure": an unknown keyword, an unusual value (a float, 1 standing for True) or a real
+    violation, all left to jsonschema, which then finds and words every violation."""
+    if not isinstance(schema, dict):
+        return schema is True
+    for key, want in schema.items():
+        if key in _ANNOTATIONS:
+            continue
+        if key == "additionalProperties":
+            if not _additional(want, root, schema.get("properties"), data):
+                return False
+            continue
+        check = _KEYWORDS.get(key)
+        if check is None or not check(want, root, data):
+            return False
+    return True
+
+
+def _ref(want: str, root: dict[str, Any], data: object) -> bool:
+    if not want.startswith("#/"):
+        return False
+    node: Any = root
+    for part in want[2:].split("/"):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return conforms(node, root, data)
+
+
+def _type(want: object, root: dict[str, Any], data: object) -> bool:
+    kind = _TYPES.get(want) if isinstance(want, str) else None
+    if kind is None:
+        return False
+    return isinstance(data, kind) and (kind is bool or not isinstance(data, bool))
+
+
+def _properties(want: dict[str, Any], root: dict[str, Any], data: object) -> bool:
+    if not isinstance(data, dict):
+        return True
+    return all(conforms(want[k], root, v) for k, v in data.items() if k in want)
+
+
+def _additional(want: Any, root: dict[str, Any], schema_props: Any, data: object) -> bool:
+    if not isinstance(data, dict):
+        return True
+    known = schema_props if isinstance(schema_props, dict) else {}
+    return all(conforms(want, root, v) for k, v in data.items() if k not in known)
+
+
+def _plain(value: object) -> bool:
+    """A value whose equality means the same to jsonschema and to Python."""
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _unique(want: object, root: dict[str, Any], data: object) -> bool:
+    if want is not True or not isinstance(data, list):
+        return want is False or not isinstance(data, list)
+    return all(isinstance(v, str) for v in data) and len(set(data)) == len(data)
+
+
+def _number(data: object) -> bool:
+    return isinstance(data, int) and not isinstance(data, bool)
+
+
+_KEYWORDS: dict[str, Any] = {
+    "$ref": _ref,
+    "type": _type,
+    "properties": _properties,
+    "required": lambda want, root, data: not isinstance(data, dict) or all(k in data for k in want),
+    "const": lambda want, root, data: _plain(want) and type(data) is type(want) and data == want,
+    "enum": lambda want, root, data: (
+        all(isinstance(v, str) for v in want) and isinstance(data, str) and data in want
+    ),
+    "pattern": lambda want, root, data: not isinstance(data, str) or bool(re.search(want, data)),
+    "format": lambda want, root, data: want == "email" and isinstance(data, str) and "@" in data,
+    "minLength": lambda want, root, data: not isinstance(data, str) or len(data) >= want,
+    "maxLength": lambda want, root, data: not isinstance(data, str) or len(data) <= want,
+    "minimum": lambda want, root, data: _number(data) and data >= want,
+    "maximum": lambda want, root, data: _number(data) and data <= want,
+    "minProperties": lambda want, root, data: not isinstance(data, dict) or len(data) >= want,
+    "propertyNames": lambda want, root, data: (
+        not isinstance(data, dict) or all(conforms(want, root, k) for k in data)
+    ),
+    "items": lambda want, root, data: (
+        not isinstance(data, list) or all(conforms(want, root, v) for v in data)
+    ),
+    "uniqueItems": _unique,
+}

@@ -8,7 +8,6 @@ row (about fifty times slower than checking a whole column with one regex).
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -93,8 +92,7 @@ class Column:
             return True
         if self.joined_pattern is None:
             return False
-        # Deleting every matching line leaves only line breaks when all lines match.
-        return not self.joined_pattern.sub("", joined).strip("\n")
+        return self.joined_pattern.fullmatch(joined) is not None
 
 
 _FORBIDDEN_REASONS = {
@@ -278,15 +276,17 @@ def _outside_negated_classes(pattern: str) -> str | None:
 
 
 def _joined_lines(pattern: str) -> re.Pattern[str] | None:
-    """`pattern` for whole lines of a "\\n"-joined column: deleting its matches leaves only line
-    breaks when every cell matches (a single regex pass, far faster than a fullmatch of the
-    repeated pattern, whose backtracking state grows with the column)."""
+    """`pattern` for a whole "\\n"-joined column: it matches the column entirely when every line
+    is empty or matches. The repetition is possessive, so no backtracking state grows with
+    the column, and one pass over it beats deleting matching lines (which tries the pattern
+    at every character) by about a third."""
     if not (pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$")):
         return None
     rest = _outside_negated_classes(pattern[1:-1])
     if rest is None or _ANCHOR.search(rest):
         return None
-    return re.compile(_CAPTURING.sub("(?:", pattern), re.MULTILINE)
+    line = f"(?:{_CAPTURING.sub('(?:', pattern[1:-1])})?"
+    return re.compile(f"(?:{line}\\n)*+{line}")
 
 
 def _joined_search(pattern: str) -> re.Pattern[str] | None:
@@ -395,6 +395,8 @@ def _unknown(template: Template, name: str) -> str:
         return "a column without a name (an extra comma in the header?)"
     known = {c.lower(): c for c in template.columns}
     known.update({a.lower(): a for c in template.columns.values() for a in c.aliases})
+    import difflib  # only for a header with an unknown column
+
     close = difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.6)
     hint = f"; did you mean {known[close[0]]!r}?" if close else ""
     return f"column {name!r} is not part of the {template.name} template{hint}"
