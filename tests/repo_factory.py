@@ -27,9 +27,10 @@ ITEM_HEADER = (
 
 
 def recent(days: int = 2) -> str:
-    """An EventDate `days` before now, so samples stay inside impact.com's window."""
-    moment = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Noon (UTC) `days` (at least 1) before today: inside impact.com's window, never in the
+    future, and the same value however long a test takes (no second boundary between writes)."""
+    day = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=max(days, 1))
+    return f"{day.isoformat()}T12:00:00Z"
 
 
 def item_rows(*orders: str, event_type: int = 12345) -> str:
