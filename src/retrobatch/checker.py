@@ -7,11 +7,12 @@ delivered submissions are history, re-validated only when named (as of their `se
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import repo_rules
-from .csvcheck import CsvContext, CsvResult, CsvStats, check_csv
+from .csvcheck import CsvContext, CsvResult, CsvStats, Progress, check_csv
 from .errors import UsageError
 from .findings import Finding, count, has_errors
 from .manifest import Manifest, load_manifest
@@ -21,6 +22,10 @@ from .submissions import SubmissionFolder, containing, discover
 
 CONVERSION_TEMPLATES = frozenset({"order-level", "item-level", "chained"})
 MODIFICATION_TEMPLATES = frozenset({"modifications", "item-modifications"})
+
+
+# Given a CSV's path and size, a callback for its progress (bytes read; -1 when done), or None.
+ProgressFor = Callable[[str, int], Progress | None]
 
 
 @dataclass
@@ -103,6 +108,7 @@ def check(
     paths: list[Path] | None = None,
     base: str | None = None,
     as_of: dt.datetime | None = None,
+    progress: ProgressFor | None = None,
 ) -> CheckReport:
     folders, named = select(root, paths)
     report = CheckReport()
@@ -112,7 +118,9 @@ def check(
         folders = [f for f in folders if changed.touches(f.rel)] if not paths else folders
         if changed.settings_changed:
             folders = sorted({*folders, *discover(root)}, key=lambda s: s.id)
-    report.submissions = check_folders(root, settings, folders, as_of=as_of, named=named)
+    report.submissions = check_folders(
+        root, settings, folders, as_of=as_of, named=named, progress=progress
+    )
     for sub in report.submissions:
         report.findings += sub.findings
     return report
@@ -125,6 +133,7 @@ def check_folders(
     *,
     as_of: dt.datetime | None = None,
     named: set[str] | frozenset[str] = frozenset(),
+    progress: ProgressFor | None = None,
 ) -> list[SubmissionReport]:
     """Check each folder, then the rules across the repository. Delivered ones only if named."""
     now = dt.datetime.now(dt.UTC)
@@ -140,12 +149,17 @@ def check_folders(
         sub.manifest, sub.csv_path = loaded.manifest, loaded.csv_path
         sub.findings += loaded.findings
         if sub.manifest is not None and sub.csv_path is not None:
+            rel = sub.csv_path.relative_to(root).as_posix()
+            tell = progress(rel, sub.csv_path.stat().st_size) if progress else None
             sub.csv = check_csv(
                 sub.csv_path,
-                sub.csv_path.relative_to(root).as_posix(),
+                rel,
                 sub.manifest.template,
                 _context(settings, sub.manifest, moment),
+                tell,
             )
+            if tell is not None:
+                tell(-1)  # done: a progress display clears itself
             sub.findings += sub.csv.findings
         reports.append(sub)
     history = repo_rules.History.load(root)

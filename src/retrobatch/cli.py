@@ -128,7 +128,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
             for f in ws.settings_findings:
                 print(text_report.finding_line(f), file=sys.stderr)
         return 2
-    report = checker.check(ws.root, ws.settings, paths=paths or None, base=base, as_of=as_of)
+    progress = None
+    if args.format == "text" and sys.stderr.isatty():
+        from .report.progress import bars
+
+        progress = bars(sys.stderr)
+    report = checker.check(
+        ws.root, ws.settings, paths=paths or None, base=base, as_of=as_of, progress=progress
+    )
     if args.format == "json":
         sys.stdout.write(json_report.render(report))
     elif args.format == "github":

@@ -15,7 +15,7 @@ import datetime as dt
 import gc
 import re
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import accumulate, compress, islice, repeat
@@ -100,8 +100,17 @@ class FirstLines(Mapping[str, int]):
         return repr(self._built())
 
 
-def check_csv(path: Path, rel: str, template: str, ctx: CsvContext) -> CsvResult:
-    """Every problem of one file as findings (at most MAX_FINDINGS, then csv.truncated)."""
+Progress = Callable[[int], None]
+
+
+def check_csv(
+    path: Path, rel: str, template: str, ctx: CsvContext, progress: Progress | None = None
+) -> CsvResult:
+    """Every problem of one file as findings (at most MAX_FINDINGS, then csv.truncated).
+
+    `progress`, when given, is told how many bytes have been read after each block, so a
+    terminal can show how far a large file has come.
+    """
     tpl = load_template(template)
     report = _Report(rel)
     stream = CsvStream(path, rel)
@@ -120,6 +129,8 @@ def check_csv(path: Path, rel: str, template: str, ctx: CsvContext) -> CsvResult
             stream.findings.clear()
             if checker is not None:
                 checker.feed(records)
+            if progress is not None:
+                progress(stream.position)
     except OSError as exc:
         report.add([finding("csv.unreadable", rel, f"cannot read the file: {exc.strerror}")])
     finally:

@@ -173,6 +173,7 @@ class CsvStream:
         self.header: list[str] | None = None
         self.header_line = 1
         self.header_size = 0
+        self.position = 0  # bytes of the file read so far, for progress reports
 
     def __iter__(self) -> Iterator[Records]:
         csv.field_size_limit(FIELD_LIMIT)
@@ -180,6 +181,7 @@ class CsvStream:
             blocks = _Blocks(fh, self.rel, self.block_size, self.findings)
             try:
                 while (block := blocks.next()) is not None:
+                    self.position = fh.tell()
                     if self.fast and '"' not in block.text and _plain_line_ends(block.text):
                         yield self._split(block)
                     else:
