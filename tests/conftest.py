@@ -4,7 +4,6 @@ on a certificate made here and AUTH), and a bare git repository as origin with c
 
 from __future__ import annotations
 
-import socket
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,13 +14,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from retrobatch.demo import free_port
 from runner_env import SETTINGS_YAML, SMTP_PASSWORD, SMTP_USER, Handler, Repos, SmtpServer
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +50,7 @@ def smtp_server(tls_ca: tuple[trustme.CA, Path]) -> Iterator[SmtpServer]:
     controller = Controller(
         handler,
         hostname="127.0.0.1",
-        port=_free_port(),
+        port=free_port(),
         tls_context=context,
         require_starttls=True,
         authenticator=authenticator,

@@ -14,15 +14,11 @@ from pathlib import Path
 from . import repo_rules
 from .csvcheck import CsvContext, CsvResult, CsvStats, Progress, check_csv
 from .errors import UsageError
-from .findings import Finding, count, has_errors
+from .findings import Finding, count
 from .manifest import Manifest, load_manifest
 from .receipts import Receipt, load_receipt, parse_timestamp
 from .settings import SETTINGS_FILE, Settings
 from .submissions import SubmissionFolder, containing, discover
-
-CONVERSION_TEMPLATES = frozenset({"order-level", "item-level", "chained"})
-MODIFICATION_TEMPLATES = frozenset({"modifications", "item-modifications"})
-
 
 # Given a CSV's path and size, a callback for its progress (bytes read; -1 when done), or None.
 ProgressFor = Callable[[str, int], Progress | None]
@@ -48,10 +44,6 @@ class SubmissionReport:
     @property
     def stats(self) -> CsvStats | None:
         return self.csv.stats if self.csv else None
-
-    @property
-    def ok(self) -> bool:
-        return not has_errors(self.findings)
 
 
 @dataclass

@@ -125,11 +125,16 @@ def merge_base(repo: git.Repo, ref: str, head: str = "HEAD") -> str:
 def changed_paths(repo: git.Repo, base: str, head: str | None = None) -> list[str]:
     """Repository-relative paths changed from `base` to `head`; without `head`, to the working
     tree, untracked files included."""
-    ends = (base,) if head is None else (base, head)
-    names = repo.git.diff("--name-only", "--no-renames", "-z", *ends).split("\0")
+    names = _diff_names(repo, base) if head is None else _diff_names(repo, base, head)
     if head is None:
         names += repo.untracked_files
-    return sorted({n for n in names if n})
+    return sorted(set(names))
+
+
+def _diff_names(repo: git.Repo, *args: str) -> list[str]:
+    """`git diff --name-only` between what `args` name (a rename counts as delete plus add)."""
+    out = repo.git.diff("--name-only", "--no-renames", "-z", *args)
+    return [n for n in out.split("\0") if n]
 
 
 DEFAULT_BASES = ("@{upstream}", "origin/main", "main", "master")
@@ -204,20 +209,18 @@ def changed_in_head(repo: git.Repo) -> list[str] | None:
     if not head.parents:
         return None
     try:
-        out = repo.git.diff("--name-only", "--no-renames", "-z", f"{head.hexsha}^1", head.hexsha)
+        return _diff_names(repo, f"{head.hexsha}^1", head.hexsha)
     except git.GitCommandError:  # a shallow clone without the parent
         return None
-    return [n for n in out.split("\0") if n]
 
 
 def changed_between(repo: git.Repo, old: str, new: str, rel: str) -> list[str] | None:
     """Paths under `rel` that differ between two commits; None when `old` is not in this clone
     (a shallow one, or rewritten history)."""
     try:
-        out = repo.git.diff("--name-only", "--no-renames", "-z", old, new, "--", rel)
+        return _diff_names(repo, old, new, "--", rel)
     except git.GitCommandError:
         return None
-    return [n for n in out.split("\0") if n]
 
 
 def identity(repo: git.Repo, env: Mapping[str, str]) -> str:

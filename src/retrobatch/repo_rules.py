@@ -13,12 +13,11 @@ from .findings import Finding, finding
 from .manifest import load_manifest
 from .receipts import RECEIPT_FILE, load_receipt, parse_receipt
 from .submissions import SUBMISSIONS_DIR, discover
+from .templates import is_conversion
 
 if TYPE_CHECKING:
     from .checker import SubmissionReport
 
-CONVERSIONS = frozenset({"order-level", "item-level", "chained"})
-MODIFICATIONS = frozenset({"modifications", "item-modifications"})
 MODIFICATION_LIMIT = 1000  # impact.com: at most 1,000 modifications per action
 MAX_LISTED = 1000  # per rule and submission, like csv.truncated
 
@@ -61,18 +60,19 @@ class History:
     def rules_for(self, sub: SubmissionReport) -> list[Finding]:
         if sub.manifest is None or sub.csv is None or sub.delivered or sub.csv_path is None:
             return []
-        if sub.manifest.template in CONVERSIONS:
+        if is_conversion(sub.manifest.template):
             return list(self._duplicate_orders(sub))
         return list(self._modification_limit(sub))
 
-    def _earlier(self, sub: SubmissionReport, templates: frozenset[str]) -> Iterator[_Entry]:
-        """Delivered submissions, then pending ones that sort before `sub`, of its event type."""
+    def _earlier_conversions(self, sub: SubmissionReport) -> Iterator[_Entry]:
+        """Delivered conversion batches, then pending ones that sort before `sub`, of its event
+        type: where an order of `sub` would be a second send."""
         assert sub.manifest is not None
         same = [
             e
             for e in self.entries
             if e.id != sub.id
-            and e.template in templates
+            and is_conversion(e.template)
             and e.event_type == sub.manifest.event_type
         ]
         yield from (e for e in same if e.delivered)
@@ -83,7 +83,7 @@ class History:
         rel = sub.csv_path.relative_to(self.root).as_posix()
         seen: set[str] = set()
         listed = 0
-        for other in self._earlier(sub, CONVERSIONS):
+        for other in self._earlier_conversions(sub):
             orders = other.keys()[0]
             clash = [o for o in sub.csv.orders if o in orders and o not in seen]
             seen.update(clash)
@@ -111,7 +111,7 @@ class History:
         rel = sub.csv_path.relative_to(self.root).as_posix()
         before: dict[str, int] = {}
         for other in self.entries:
-            if other.delivered and other.template in MODIFICATIONS and other.id != sub.id:
+            if other.delivered and not is_conversion(other.template) and other.id != sub.id:
                 for key, (rows, _line) in other.keys()[1].items():
                     before[key] = before.get(key, 0) + rows
         for key, (rows, line) in sub.csv.actions.items():

@@ -17,12 +17,12 @@ from pathlib import Path
 import git
 
 from . import __version__
-from .checker import CONVERSION_TEMPLATES
 from .errors import UsageError
 from .manifest import MANIFEST_FILE
 from .schemas import TEMPLATES, load_schema
 from .settings import SETTINGS_FILE, Settings
 from .submissions import SUBMISSIONS_DIR
+from .templates import is_conversion
 
 WORKFLOWS = ("check.yml", "submit.yml", "reconcile.yml", "resolve.yml")
 SETUP_ACTION = "actions/setup-retrobatch/action.yml"  # the steps the workflows share
@@ -78,7 +78,7 @@ def csv_header(template: str, app: bool = False) -> str:
     if template not in MINIMAL_HEADERS:
         raise UsageError(f"--template {template}: expected one of {', '.join(TEMPLATES)}")
     header = MINIMAL_HEADERS[template]
-    needs_event_code = app and template in CONVERSION_TEMPLATES
+    needs_event_code = app and is_conversion(template)
     return f"{header},{APP_COLUMN}" if needs_event_code else header
 
 
@@ -125,7 +125,7 @@ def new_submission(
     folder = root / SUBMISSIONS_DIR / sub_id
     if folder.exists():
         raise UsageError(f"{folder.relative_to(root).as_posix()}: already exists")
-    file = "conversions.csv" if template in CONVERSION_TEMPLATES else "modifications.csv"
+    file = "conversions.csv" if is_conversion(template) else "modifications.csv"
     cc_domain = settings.cc_allowed_domains[0] if settings.cc_allowed_domains else "brand.example"
     manifest = (
         f"id: {sub_id}\n"

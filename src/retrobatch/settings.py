@@ -74,11 +74,8 @@ def load_settings(root: Path) -> tuple[Settings | None, list[Finding]]:
 
 def parse_settings(text: str, path: str = SETTINGS_FILE) -> tuple[Settings | None, list[Finding]]:
     doc = load_yaml(text)
-    problems = [
-        finding("config.syntax", path, p.message, p.line)
-        for p in doc.problems
-        if p.kind == "syntax" or p.kind == "duplicate-key"
-    ]
+    # A duplicate key in settings is a syntax problem: the contract has no other config code.
+    problems = [finding("config.syntax", path, p.message, p.line) for p in doc.problems]
     if doc.data is None and not problems:
         problems.append(finding("config.syntax", path, "the file is empty", 1))
     if problems:

@@ -160,6 +160,11 @@ def load_template(name: str) -> Template:
     return compile_template(name, schemas.load_schema(name))
 
 
+def is_conversion(name: str) -> bool:
+    """Whether a template carries conversions (orders) rather than modifications (actions)."""
+    return load_template(name).kind == "conversion"
+
+
 def compile_template(name: str, schema: Mapping[str, Any]) -> Template:
     aliases: dict[str, str] = dict(schema.get("x-aliases", {}))
     required = set(schema.get("required", ()))
