@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from repo_factory import RepoFactory, item_rows
+from retrobatch import repo_rules
 from retrobatch.cli import main
 
 
@@ -72,3 +73,20 @@ def test_modification_limit_counts_delivered_rows(
     assert len(limit) == 1
     assert limit[0]["line"] == 3
     assert "1,001" in limit[0]["message"]
+
+
+def test_orders_of_submissions_checked_in_this_run_are_not_read_again(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory.submission("2026-11-20-first", item_rows("A-1"))
+    factory.submission("2026-11-22-second", item_rows("A-1"))
+    reads: list[Path] = []
+    original = repo_rules.collect_keys
+
+    def counting(path: Path, template: str):  # type: ignore[no-untyped-def]
+        reads.append(path)
+        return original(path, template)
+
+    monkeypatch.setattr(repo_rules, "collect_keys", counting)
+    assert [f["code"] for f in findings(factory, capsys)] == ["repo.duplicate-order"]
+    assert reads == []

@@ -154,7 +154,7 @@ def check_folders(
                 tell(-1)  # done: a progress display clears itself
             sub.findings += sub.csv.findings
         reports.append(sub)
-    history = repo_rules.History.load(root)
+    history = repo_rules.History.load(root, reports)
     for sub in reports:
         sub.findings += history.rules_for(sub)
     return reports

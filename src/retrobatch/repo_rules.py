@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,7 +45,9 @@ class History:
     entries: list[_Entry] = field(default_factory=list)
 
     @classmethod
-    def load(cls, root: Path) -> History:
+    def load(cls, root: Path, checked: Sequence[SubmissionReport] = ()) -> History:
+        """`checked` are submissions read in this run: their orders are not read a second time."""
+        known = {s.id: (s.csv.orders, s.csv.actions) for s in checked if s.csv is not None}
         entries = []
         for folder in discover(root):
             receipt, problems = load_receipt(folder.folder, root)
@@ -54,7 +56,9 @@ class History:
                 continue
             delivered = bool(problems) or (receipt is not None and receipt.delivered)
             m = loaded.manifest
-            entries.append(_Entry(m.id, m.template, m.event_type, delivered, loaded.csv_path))
+            entry = _Entry(m.id, m.template, m.event_type, delivered, loaded.csv_path)
+            entry._keys = known.get(m.id)
+            entries.append(entry)
         return cls(root, entries)
 
     def rules_for(self, sub: SubmissionReport) -> list[Finding]:
