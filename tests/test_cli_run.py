@@ -103,7 +103,7 @@ def test_resolve_from_the_command_line(
     assert _cli(repos, "resolve", SUB, "--sent", "--note", "seen in impact.com") == 0
     assert capsys.readouterr().out == f"{SUB}: resolved as sent, now sent\n"
     assert _cli(repos, "resolve", SUB, "--not-sent") == 2
-    assert "is sent, not sending" in capsys.readouterr().err
+    assert "is sent, no part is sending" in capsys.readouterr().err
     with pytest.raises(SystemExit) as caught:
         _cli(repos, "resolve", SUB)
     assert caught.value.code == 2

@@ -14,13 +14,14 @@ from repo_factory import RepoFactory, item_rows
 from retrobatch.batching import split_batch
 from retrobatch.cli import main
 from retrobatch.impact_api import Credentials, ImpactClient, RetryPolicy
+from retrobatch.ledger import write_receipt
 from retrobatch.receipts import (
     EmailPart,
     Processing,
     Receipt,
     load_receipt,
+    parse_receipt,
     timestamp,
-    write_receipt,
 )
 from retrobatch.reconcile import explain_errors, reconcile_repository
 from retrobatch.report import reconcile as report
@@ -513,18 +514,17 @@ def test_a_push_raced_by_another_run_is_rebased_and_pushed(job: Workflow) -> Non
     assert head.parents[0].message == "another run\n"
 
 
-def test_a_receipt_changed_by_another_run_is_left_for_the_next_reconcile(
-    job: Workflow, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_receipt_changed_by_another_run_keeps_both_changes(job: Workflow) -> None:
     rel = f"submissions/{SUB}/receipt.yaml"
     ours = (job.folder / "receipt.yaml").read_text(encoding="utf-8")
     job.another_run(rel, ours.replace("state: sent", "state: partial", 1))
-    start = job.factory.repo.head.commit.hexsha
     job.listed()
-    assert job.reconcile() == 1
-    assert rel in capsys.readouterr().err
-    assert job.factory.repo.head.commit.hexsha == start and not job.factory.repo.is_dirty()
-    assert receipt_of(job.folder, job.factory.root).processing == []
+    assert job.reconcile() == 0  # the ledger applies our entries to their receipt
+    receipt, _ = parse_receipt(job.origin.git.show(f"main:{rel}"), rel)
+    assert receipt is not None
+    assert receipt.state == "partial"  # theirs, kept
+    assert [p.status for p in receipt.processing] == ["Complete"]  # ours, on top
+    assert not job.factory.repo.is_dirty()
 
 
 def test_no_push_commits_locally_only(job: Workflow) -> None:

@@ -1,9 +1,14 @@
+import dataclasses
+import datetime as dt
+import socket
+import subprocess
+
 import pytest
 import yaml
 
-from retrobatch import gitops
 from retrobatch.errors import UsageError
-from retrobatch.resolution import resolve
+from retrobatch.receipts import now_utc, timestamp
+from retrobatch.resolution import StillHeld, resolve
 from retrobatch.runner import RunOptions, run
 from retrobatch.settings import Settings, load_settings
 from runner_env import Repos, SmtpServer, item_csv
@@ -80,7 +85,7 @@ def test_only_a_sending_receipt_can_be_resolved(repos: Repos, smtp_server: SmtpS
     with pytest.raises(UsageError, match="has no receipt"):
         resolve(repos.work, _settings(repos), SUB, "sent", env={})
     run(repos.work, _settings(repos), FAST, smtp_server.env())
-    with pytest.raises(UsageError, match="is sent, not sending"):
+    with pytest.raises(UsageError, match="is sent, no part is sending"):
         resolve(repos.work, _settings(repos), SUB, "not-sent", env={})
 
 
@@ -90,7 +95,80 @@ def test_a_resolution_that_lost_a_race_is_not_recorded(
     _in_doubt(repos, smtp_server)
     repos.other.remote("origin").pull("main")
     resolve(repos.other, _settings(repos), SUB, "sent", env={"GITHUB_ACTOR": "bo"})
-    with pytest.raises(gitops.PushFailed, match="nothing was recorded"):
+    # our clone still sees `sending`; the ledger finds bo's decision and refuses on top of it
+    with pytest.raises(UsageError, match="is sent, no part is sending"):
         resolve(repos.work, _settings(repos), SUB, "not-sent", env={}, push_delay=0)
     assert _origin_receipt(repos)["resolution"]["by"] == "bo"  # type: ignore[index]
     assert not repos.work.is_dirty(untracked_files=True)
+
+
+def _held_by(repos: Repos, **lease: object) -> None:
+    """Origin's receipt says a run holds it (as a crash or a live run would leave it)."""
+    rel = f"submissions/{SUB}/receipt.yaml"
+    data = yaml.safe_load((repos.root / rel).read_text(encoding="utf-8"))
+    data["run"] = {
+        "id": "r1",
+        "started_at": timestamp(),
+        "expires_at": timestamp(now_utc() + dt.timedelta(minutes=60)),
+        "where": "https://github.com/o/r/actions/runs/1",
+        **lease,
+    }
+    (repos.root / rel).write_text(yaml.safe_dump(data), encoding="utf-8")
+    repos.work.index.add([rel])
+    repos.work.index.commit("a run holds it")
+    repos.work.remote("origin").push("main").raise_if_error()
+
+
+def test_resolve_refuses_while_the_run_may_be_alive(repos: Repos, smtp_server: SmtpServer) -> None:
+    _in_doubt(repos, smtp_server)
+    _held_by(repos)
+    with pytest.raises(StillHeld, match=r"actions/runs/1.*may still be sending.*--force"):
+        resolve(repos.work, _settings(repos), SUB, "not-sent", env={})
+    assert _origin_receipt(repos)["state"] == "sending"
+    result = resolve(repos.work, _settings(repos), SUB, "not-sent", env={}, force=True)
+    assert result.receipt.state == "failed"
+
+
+def test_a_dead_local_holder_or_an_expired_lease_does_not_block(
+    repos: Repos, smtp_server: SmtpServer
+) -> None:
+    _in_doubt(repos, smtp_server)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    _held_by(repos, host=socket.gethostname(), pid=gone.pid, where="here")
+    assert resolve(repos.work, _settings(repos), SUB, "sent", env={}).receipt.state == "sent"
+
+
+def test_expired_lease(repos: Repos, smtp_server: SmtpServer) -> None:
+    _in_doubt(repos, smtp_server)
+    _held_by(repos, expires_at=timestamp(now_utc() - dt.timedelta(seconds=1)))
+    assert resolve(repos.work, _settings(repos), SUB, "sent", env={}).receipt.state == "sent"
+
+
+def test_each_part_in_doubt_is_decided_on_its_own(repos: Repos, smtp_server: SmtpServer) -> None:
+    csv = item_csv([(f"A-{n:04d}", 1 + n % 3) for n in range(500)], pad=20)
+    repos.add_submission(SUB, csv)
+    settings = dataclasses.replace(_settings(repos), max_email_bytes=65536)
+    smtp_server.handler.decide = lambda content, n: "drop" if n in (1, 3) else "250"
+    report = run(repos.work, settings, FAST, smtp_server.env())
+    assert [o.status for o in report.outcomes] == ["sending"]
+    count = len(_origin_receipt(repos)["emails"])  # type: ignore[arg-type]
+    assert "--part 1 --sent|--not-sent" in report.outcomes[0].detail
+    assert "--part 3 --sent|--not-sent" in report.outcomes[0].detail
+    with pytest.raises(UsageError, match="parts 1, 3 are in doubt"):
+        resolve(repos.work, settings, SUB, "sent", env={})
+    with pytest.raises(UsageError, match="part 2 is sent, not in doubt"):
+        resolve(repos.work, settings, SUB, "sent", env={}, part=2)
+    first = resolve(repos.work, settings, SUB, "sent", env={}, part=1)
+    assert first.receipt.state == "sending"
+    third = resolve(repos.work, settings, SUB, "not-sent", env={}, part=3)
+    assert third.receipt.state == "partial"
+    parts = _origin_receipt(repos)["emails"]
+    assert [p["state"] for p in parts] == ["sent", "sent", "failed"] + ["sent"] * (count - 3)  # type: ignore[index,union-attr]
+    assert parts[2]["resolution"]["decision"] == "not-sent"  # type: ignore[index]
+    sent_before = smtp_server.handler.data_calls
+    again = run(
+        repos.work, settings, dataclasses.replace(FAST, retry_failed=True), smtp_server.env()
+    )
+    assert [o.status for o in again.outcomes] == ["sent"]
+    assert smtp_server.handler.data_calls == sent_before + 1  # part 3 only

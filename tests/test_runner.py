@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from retrobatch import gitops
-from retrobatch.errors import UsageError
+from retrobatch.errors import OperationFailed, UsageError
 from retrobatch.receipts import load_receipt
 from retrobatch.runner import RunOptions, RunReport, run, started_by_receipt_commit
 from retrobatch.settings import Settings, load_settings
@@ -243,7 +243,7 @@ def test_a_run_that_loses_the_race_skips_the_submission(
     theirs = Path(str(repos.other.working_tree_dir)) / RECEIPT
     theirs.write_text(
         f"submission: {SUB}\nstate: sending\nemails:\n- attachment: {SUB}.csv\n  state: sending\n"
-        f"  sha256: {'0' * 64}\n  rows: 1\n  message_id: <other@brand.example>\n"
+        f"  sha256: '{'0' * 64}'\n  rows: 1\n  message_id: <other@brand.example>\n"
         f"  to: {DESTINATION}\n",
         encoding="utf-8",
     )
@@ -263,11 +263,8 @@ def test_an_unreachable_origin_sends_nothing_and_says_so(
 ) -> None:
     repos.add_submission(SUB, item_csv([("A-1", 1)]))
     repos.work.remote("origin").set_url(str(tmp_path / "gone.git"))
-    report = _run(repos, smtp_server)
-    assert report.exit_code == 1
-    assert _states(report) == {SUB: "not-attempted"}
-    assert report.push_failure is not None
-    assert "Already sent by this run: nothing" in report.push_failure
+    with pytest.raises(OperationFailed, match="cannot read origin main"):
+        _run(repos, smtp_server)
     assert smtp_server.received == []
     assert load_receipt(repos.root / "submissions" / SUB, repos.root) == (None, [])
 

@@ -199,8 +199,11 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     if not reconcile.outstanding(ws.root):
         print("nothing to reconcile: no sent part awaits impact.com's report")
         return 0
+    from .ledger import Ledger
+
+    ledger = Ledger(ws.repo, settings.committer, push=not args.no_push)
     if not args.no_push:
-        gitops.push_target(ws.repo)  # nowhere to push is a setup problem: before asking
+        ledger.push_target()  # nowhere to push is a setup problem: before asking
     credentials = impact_api.credentials_from_env(os.environ)
     base = impact_api.api_base_from_env(os.environ)
     with impact_api.ImpactClient(credentials, base) as client:
@@ -208,15 +211,8 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     for line in reconcile_report.lines(result):
         print(line)
     if result.changed:
-        rels = [c.folder.receipt_path.relative_to(ws.root).as_posix() for c in result.changed]
         message = reconcile_report.commit_message(result)
-        gitops.commit_paths(ws.repo, rels, message, settings.committer)
-        if not args.no_push:
-            try:
-                gitops.push(ws.repo, committer=settings.committer)
-            except gitops.PushConflict:
-                gitops.drop_head_commit(ws.repo)  # the next reconcile asks again
-                raise
+        ledger.record(message, lambda: reconcile.reapply(ledger.read, result))
     if result.failure:
         print(f"retrobatch reconcile: {result.failure}", file=sys.stderr)
         return 1
@@ -319,17 +315,22 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--outbox", metavar="DIR", help="write the messages to DIR as .eml; send none")
     p.add_argument("--save-copies", metavar="DIR", help="also keep each sent message in DIR")
     p.add_argument(
-        "--retry-failed", action="store_true", help="send failed submissions again as they are"
+        "--retry-failed",
+        action="store_true",
+        help="send failed submissions again as they are, and parts resolved as not sent",
     )
     p.set_defaults(handler=_cmd_run)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .lease import minutes_from_env
     from .runner import RunOptions, run
 
     ws = open_workspace(args)
     settings = ws.require_settings()
     options = RunOptions(
+        lease_minutes=minutes_from_env(os.environ),
+        notify=lambda line: print(line, file=sys.stderr, flush=True),
         dry_run=args.dry_run,
         push=not args.no_push,
         outbox=Path(args.outbox) if args.outbox else None,
@@ -355,6 +356,8 @@ def _render_outcome(o: Outcome) -> str:
     match o.status:
         case "sent":
             return f"{o.id}: sent {count}{to}" + (f" ({o.detail})" if o.detail else "")
+        case "partial" | "failed" if o.detail:
+            return f"{o.id}: {o.status}: {refused or 'nothing sent'} ({o.detail})"
         case "would-send":
             names = ", ".join(p.attachment for p in o.parts)
             return f"{o.id}: would send {count}{to}: {names}"
@@ -363,7 +366,7 @@ def _render_outcome(o: Outcome) -> str:
         case "partial" | "failed":
             return f"{o.id}: {o.status}: {refused}"
         case "sending":
-            return f"{o.id}: in doubt (receipt stays sending): {refused}"
+            return f"{o.id}: in doubt (receipt stays sending): {refused}: {o.detail}"
         case "held":
             return f"{o.id}: sending from an earlier run, not sent again: {o.detail}"
         case "invalid":
@@ -381,7 +384,13 @@ def _render_outcome(o: Outcome) -> str:
 
 
 def _add_resolve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("resolve", help="record whether a submission in doubt was sent")
+    p = sub.add_parser(
+        "resolve",
+        help="record whether a part in doubt was sent",
+        description="Decide the part of a submission left `sending` (look for its attachment "
+        "in impact.com's File Submissions first). Refused while the run holding it may still "
+        "be sending, unless --force.",
+    )
     _repo_option(p)
     p.add_argument("id", metavar="ID", help="the submission whose receipt is sending")
     decision = p.add_mutually_exclusive_group(required=True)
@@ -393,7 +402,14 @@ def _add_resolve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         dest="decision",
         action="store_const",
         const="not-sent",
-        help="it did not arrive: a later run sends it again",
+        help="it did not arrive: the part becomes failed, and `retrobatch run --retry-failed` "
+        "sends it again (a new Message-ID)",
+    )
+    p.add_argument("--part", type=int, metavar="N", help="which part, when several are in doubt")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="decide even though the run holding the receipt may still be sending",
     )
     p.add_argument("--note", metavar="TEXT", help="why, for the receipt")
     p.set_defaults(handler=_cmd_resolve)
@@ -404,8 +420,24 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
 
     ws = open_workspace(args)
     settings = ws.require_settings()
-    result = resolve(ws.repo, settings, args.id, args.decision, env=os.environ, note=args.note)
-    print(f"{args.id}: resolved as {args.decision}, now {result.receipt.state}")
+    result = resolve(
+        ws.repo,
+        settings,
+        args.id,
+        args.decision,
+        env=os.environ,
+        note=args.note,
+        part=args.part,
+        force=args.force,
+    )
+    receipt = result.receipt
+    which = f" part {result.part}" if len(receipt.emails) > 1 else ""
+    line = f"{args.id}:{which} resolved as {args.decision}, now {receipt.state}"
+    if receipt.state == "sending":
+        line += f"; still in doubt: part(s) {', '.join(map(str, receipt.in_doubt()))}"
+    elif any(p.state in ("failed", "pending") for p in receipt.emails):
+        line += "; send what was not sent with: retrobatch run --retry-failed"
+    print(line)
     return 0
 
 

@@ -1,6 +1,5 @@
 """Git through GitPython: where the repository is, what a change touched, files at a commit,
-and the write side that records receipts: commit, then push with `pull --rebase` when the
-remote moved (git history is the audit trail, so a receipt is never left unrecorded silently).
+what HEAD changed. Writing receipts (commit, push, rebase) is the ledger's (`ledger.py`).
 
 GitPython takes about 50 ms to import, which `retrobatch check` without `--base` never needs:
 `open_repo` finds an ordinary repository's root itself and makes GitPython's `Repo` only when
@@ -12,13 +11,11 @@ from __future__ import annotations
 import importlib
 import os
 import re
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from .errors import OperationFailed, UsageError
-from .settings import Committer
+from .errors import UsageError
 
 if TYPE_CHECKING:
     import git
@@ -169,28 +166,6 @@ def read_at(repo: git.Repo, commit: str, rel: str) -> bytes | None:
     return data
 
 
-# Receipt commits need an author even where git has no identity configured (a fresh CI runner).
-FALLBACK_IDENTITY = Committer("retrobatch", "retrobatch@localhost")
-
-
-def _push_failed() -> int:
-    """The PushInfo flags of a refused push (read on use: GitPython is imported lazily)."""
-    info = git.PushInfo
-    return int(info.ERROR | info.REJECTED | info.REMOTE_REJECTED | info.REMOTE_FAILURE)
-
-
-class PushFailed(OperationFailed):
-    """Commits that stay local: the remote could not be reached or kept rejecting them."""
-
-
-class PushConflict(PushFailed):
-    """The remote moved and our commit conflicts with its change (another run's receipt)."""
-
-    def __init__(self, message: str, paths: list[str]) -> None:
-        super().__init__(message)
-        self.paths = paths
-
-
 def head_commit(repo: git.Repo) -> str:
     return str(repo.head.commit.hexsha)
 
@@ -233,120 +208,3 @@ def identity(repo: git.Repo, env: Mapping[str, str]) -> str:
     if name and email:
         return f"{name} <{email}>"
     return name or email or "unknown"
-
-
-def commit_paths(
-    repo: git.Repo, rels: Sequence[str], message: str, author: Committer | None
-) -> str:
-    """Commit exactly these paths (whatever else is staged) as `author`; the new commit's id."""
-    try:
-        with repo.git.custom_environment(**_identity_env(author)):
-            repo.git.add("--", *rels)
-            repo.git.commit("--no-verify", "--quiet", "-m", message, "--only", "--", *rels)
-    except git.GitCommandError as exc:
-        raise OperationFailed(f"cannot commit {', '.join(rels)}: {_git_error(exc)}") from None
-    return head_commit(repo)
-
-
-def _identity_env(who: Committer | None) -> dict[str, str]:
-    who = who or FALLBACK_IDENTITY
-    return {
-        "GIT_AUTHOR_NAME": who.name,
-        "GIT_AUTHOR_EMAIL": who.email,
-        "GIT_COMMITTER_NAME": who.name,
-        "GIT_COMMITTER_EMAIL": who.email,
-    }
-
-
-def drop_head_commit(repo: git.Repo) -> None:
-    """Undo the last commit and its files, for a receipt whose push showed it must not stand."""
-    try:
-        repo.git.reset("--keep", "HEAD~1")
-    except git.GitCommandError as exc:
-        raise OperationFailed(f"cannot undo the last commit: {_git_error(exc)}") from None
-
-
-def push_target(repo: git.Repo) -> tuple[git.Remote, str]:
-    """The remote and branch receipts go to: the upstream of the current branch, else origin."""
-    try:
-        branch = repo.active_branch
-    except TypeError:
-        raise UsageError("HEAD is detached: check out a branch to push receipts") from None
-    tracking = branch.tracking_branch()
-    if tracking is not None:
-        return repo.remote(tracking.remote_name), tracking.remote_head
-    if not repo.remotes:
-        raise UsageError("the repository has no remote to push receipts to (or pass --no-push)")
-    names = [r.name for r in repo.remotes]
-    return repo.remote("origin" if "origin" in names else names[0]), branch.name
-
-
-def push(
-    repo: git.Repo,
-    *,
-    committer: Committer | None = None,
-    attempts: int = 4,
-    delay: float = 1.0,
-    sleep: Callable[[float], None] = time.sleep,
-) -> None:
-    """Push HEAD; when the remote moved, `pull --rebase` and try again, a bounded number of times.
-
-    `Remote.push` raises only when the remote cannot be reached; a rejected push comes back as
-    flags in the returned infos, so both are checked.
-    """
-    remote, branch = push_target(repo)
-    problem = ""
-    for attempt in range(1, attempts + 1):
-        try:
-            infos = remote.push(refspec=f"HEAD:refs/heads/{branch}")
-            infos.raise_if_error()
-            failed = [i for i in infos if i.flags & _push_failed()]
-            if infos and not failed:
-                return
-            problem = "; ".join(i.summary.strip() for i in failed) or "nothing was pushed"
-        except git.GitCommandError as exc:
-            problem = _git_error(exc)
-        if attempt == attempts:
-            break
-        sleep(delay * attempt)
-        try:
-            _rebase_onto(repo, remote, branch, committer)
-        except git.GitCommandError as exc:
-            problem = _git_error(exc)
-    raise PushFailed(f"cannot push to {remote.name} {branch} after {attempts} attempts: {problem}")
-
-
-def _rebase_onto(
-    repo: git.Repo, remote: git.Remote, branch: str, committer: Committer | None
-) -> None:
-    env = {k: v for k, v in _identity_env(committer).items() if k.startswith("GIT_COMMITTER")}
-    try:
-        with repo.git.custom_environment(**env):
-            repo.git.pull("--rebase", "--quiet", remote.name, branch)
-    except git.GitCommandError as exc:
-        if not _rebasing(repo):
-            raise
-        conflicts = repo.git.diff("--name-only", "--diff-filter=U", "-z").split("\0")
-        repo.git.rebase("--abort")
-        paths = [p for p in conflicts if p]
-        raise PushConflict(
-            f"{remote.name} {branch} changed {', '.join(paths) or 'the same files'} too: "
-            f"{_git_error(exc)}",
-            paths,
-        ) from None
-
-
-def _rebasing(repo: git.Repo) -> bool:
-    git_dir = Path(repo.git_dir)
-    return (git_dir / "rebase-merge").exists() or (git_dir / "rebase-apply").exists()
-
-
-def _git_error(exc: git.GitCommandError) -> str:
-    """git's own explanation, on one line, without GitPython's command echo."""
-    text = exc.stderr if isinstance(exc.stderr, str) and exc.stderr.strip() else str(exc)
-    lines = [
-        line.strip().removeprefix("stderr: ").strip("'").strip()
-        for line in text.splitlines()
-        if line.strip() and not line.strip().startswith("hint:")
-    ]
-    return " ".join(lines)[:500] or "git failed"

@@ -35,6 +35,7 @@ Outcome = Literal["accepted", "refused", "in-doubt"]
 
 DEFAULT_PORTS: dict[str, int] = {"ssl": 465, "starttls": 587, "none": 25}
 DEFAULT_RETRY_DELAYS: tuple[float, ...] = (5.0, 20.0, 60.0)
+DEFAULT_TIMEOUT = 60.0
 HOW_TO_CONFIGURE = (
     "set RETROBATCH_SMTP_HOST (and as needed RETROBATCH_SMTP_PORT, "
     "RETROBATCH_SMTP_SECURITY=starttls|ssl|none, RETROBATCH_SMTP_USER, "
@@ -75,6 +76,20 @@ class SmtpConfig:
         if user and password is None:
             # yagmail would fall back to the keyring or a prompt: neither exists in a workflow.
             raise UsageError("RETROBATCH_SMTP_USER is set but RETROBATCH_SMTP_PASSWORD is not")
+        for name, value in (("RETROBATCH_SMTP_USER", user), ("RETROBATCH_SMTP_PASSWORD", password)):
+            if value is not None and (not value.isascii() or "\r" in value or "\n" in value):
+                # smtplib sends the login as ASCII: it would fail after the receipt is pushed.
+                raise UsageError(
+                    f"{name}: holds a line break or non-ASCII characters, which SMTP "
+                    "AUTH cannot send"
+                )
+        timeout_text = env.get("RETROBATCH_SMTP_TIMEOUT", "").strip()
+        try:
+            timeout = float(timeout_text) if timeout_text else DEFAULT_TIMEOUT
+        except ValueError:
+            timeout = -1.0
+        if not 0 < timeout <= 3600:
+            raise UsageError(f"RETROBATCH_SMTP_TIMEOUT={timeout_text!r}: expected seconds (1-3600)")
         cafile_text = env.get("RETROBATCH_SMTP_CAFILE") or None
         cafile = Path(cafile_text) if cafile_text else None
         if cafile is not None:
@@ -83,7 +98,16 @@ class SmtpConfig:
             except OSError as exc:  # missing, or not a PEM bundle (ssl.SSLError)
                 why = exc.strerror or str(exc)
                 raise UsageError(f"RETROBATCH_SMTP_CAFILE={cafile}: {why}") from None
-        return cls(host, port, security, user, password, cafile)  # type: ignore[arg-type]
+        return cls(host, port, security, user, password, cafile, timeout)  # type: ignore[arg-type]
+
+    @property
+    def mismatch(self) -> str:
+        """A hint when the port is the well-known one of the other TLS mode, else ''."""
+        if self.port == 465 and self.security != "ssl":
+            return "port 465 is SMTPS (TLS from the start): set RETROBATCH_SMTP_SECURITY=ssl"
+        if self.port == 587 and self.security == "ssl":
+            return "port 587 expects STARTTLS: set RETROBATCH_SMTP_SECURITY=starttls"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -128,9 +152,11 @@ class Mailer:
         *,
         retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
         sleep: Callable[[float], None] = time.sleep,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         self.retry_delays = retry_delays
+        self._notify = notify
         self._sleep = sleep
         self._yag: Any = None
         self._smtp: smtplib.SMTP | None = None
@@ -154,8 +180,11 @@ class Mailer:
                 self._smtp.quit()
         self._drop()
 
-    def deliver(self, sender: str, recipients: list[str], data: bytes) -> Delivery:
-        """Send one message; transient refusals are retried with backoff, nothing else is."""
+    def deliver(
+        self, sender: str, recipients: list[str], data: bytes, label: str = "message"
+    ) -> Delivery:
+        """Send one message; transient refusals are retried with backoff, nothing else is.
+        Each retry is announced (`notify`) as `<label>: <reply>; retrying in N s`."""
         attempt = 0
         while True:
             attempt += 1
@@ -167,7 +196,10 @@ class Mailer:
                         self._unusable = self.scrub(str(exc))
                     return Delivery("refused", self.scrub(str(exc)), attempt)
                 delay = self.retry_delays[attempt - 1]
-                log.info("transient refusal, retrying in %ss: %s", delay, self.scrub(str(exc)))
+                line = f"{label}: {self.scrub(str(exc))}; retrying in {delay:g} s"
+                log.info("%s", line)
+                if self._notify is not None:
+                    self._notify(line)
                 self._sleep(delay)
                 continue
             except _Refused as exc:
@@ -248,12 +280,18 @@ class Mailer:
             self._unusable = f"{where}: login refused: {_reply_text(exc.smtp_code, exc.smtp_error)}"
         except smtplib.SMTPNotSupportedError as exc:
             self._unusable = f"{where}: {_describe(exc)}"
+        except ssl.SSLError as exc:  # a protocol or version mismatch: retrying cannot help
+            hint = config.mismatch or "check RETROBATCH_SMTP_SECURITY and the server's TLS versions"
+            self._unusable = f"{where}: TLS failed ({exc.reason or _describe(exc)}): {hint}"
         except smtplib.SMTPResponseException as exc:
             _close_quietly(yag.smtp)
             raise _classify(exc.smtp_code, exc.smtp_error, f"{where}: connecting") from None
         except (smtplib.SMTPException, OSError) as exc:
-            _close_quietly(yag.smtp)
-            raise _Unreachable(f"{where}: cannot connect: {_describe(exc)}") from None
+            _close_quietly(getattr(yag, "smtp", None))
+            if config.mismatch:  # waiting for a greeting that comes only after TLS, or the like
+                self._unusable = f"{where}: cannot connect: {_describe(exc)}; {config.mismatch}"
+            else:
+                raise _Unreachable(f"{where}: cannot connect: {_describe(exc)}") from None
         if self._unusable is not None:
             _close_quietly(yag.smtp)
             self._unusable = self.scrub(self._unusable)

@@ -34,6 +34,24 @@ class Envelope:
         return [self.to, *self.cc]
 
 
+def unsendable_address(address: str) -> str | None:
+    """Why SMTP without SMTPUTF8 cannot carry `address`, or None.
+
+    The one place a run decides whether an address can go (before anything is recorded), so
+    a stricter parser can take over here.
+    """
+    if any(c in address for c in "\r\n"):
+        return "contains a line break"
+    if not address.isascii():
+        return "contains non-ASCII characters (SMTPUTF8 is not used)"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in "<>,;" for c in address):
+        return "contains spaces, control characters or <>,;"
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        return "is not an address (local@domain)"
+    return None
+
+
 def sender_domain(sender: str) -> str:
     return sender.rpartition("@")[2] or "localhost"
 
@@ -58,6 +76,10 @@ def build_message(
     msg["Message-ID"] = message_id
     msg["Date"] = utils.format_datetime((date or dt.datetime.now(dt.UTC)).replace(microsecond=0))
     msg.add_attachment(data, maintype="text", subtype="csv", filename=attachment)
+    # RFC 2045 section 4: MIME-Version belongs on the message; `email` puts it on the part.
+    for part in msg.iter_attachments():
+        del part["MIME-Version"]
+    msg["MIME-Version"] = "1.0"
     return msg
 
 

@@ -21,7 +21,9 @@ from .yamldoc import load_yaml
 RECEIPT_FILE = "receipt.yaml"
 
 State = Literal["sending", "sent", "partial", "failed", "processed"]
-PartState = Literal["sending", "sent", "failed"]
+# `pending`: not sent yet, waiting for its turn (a run sends parts one at a time); `sending`: the
+# one part in flight, or one whose fate nobody knows (a person decides with `resolve`).
+PartState = Literal["pending", "sending", "sent", "failed"]
 DELIVERED: frozenset[str] = frozenset({"sending", "sent", "partial", "processed"})
 
 
@@ -40,6 +42,14 @@ def parse_timestamp(text: str) -> dt.datetime:
 
 
 @dataclass
+class Resolution:
+    decision: Literal["sent", "not-sent"]
+    by: str
+    at: str
+    note: str | None = None
+
+
+@dataclass
 class EmailPart:
     attachment: str
     state: PartState
@@ -52,6 +62,25 @@ class EmailPart:
     smtp_response: str | None = None
     error: str | None = None
     sent_at: str | None = None
+    resolution: Resolution | None = None  # a person's decision on this part, when it was in doubt
+    note: str | None = None  # e.g. the server's 250 contradicting a person's resolution
+
+
+@dataclass
+class Lease:
+    """Who holds a `sending` receipt: the run that may still be talking to the server.
+
+    `resolve` refuses while it may be alive: before `expires_at` (the longest a run may send),
+    unless it ended (`ended_at`) or, on the same host, its process is gone.
+    """
+
+    id: str
+    started_at: str
+    expires_at: str
+    where: str  # the GitHub run's URL, else host:pid
+    host: str | None = None
+    pid: int | None = None
+    ended_at: str | None = None
 
 
 @dataclass
@@ -70,14 +99,6 @@ class Processing:
 
 
 @dataclass
-class Resolution:
-    decision: Literal["sent", "not-sent"]
-    by: str
-    at: str
-    note: str | None = None
-
-
-@dataclass
 class Receipt:
     submission: str
     state: State
@@ -87,8 +108,9 @@ class Receipt:
     event_type: int | None = None
     attempts: int = 0
     emails: list[EmailPart] = field(default_factory=list)  # after the summary, as people read it
-    resolution: Resolution | None = None
+    resolution: Resolution | None = None  # the latest decision of a person
     processing: list[Processing] = field(default_factory=list)
+    run: Lease | None = None  # the run that sent (or is sending) it
 
     @property
     def delivered(self) -> bool:
@@ -100,13 +122,17 @@ class Receipt:
     def derive_state(self) -> State:
         """The submission's state from its parts; `processed` is reconcile's to give."""
         states = {p.state for p in self.emails}
-        if not states or states == {"failed"}:
-            return "failed"
         if "sending" in states:
             return "sending"
+        if "sent" not in states:
+            return "failed"  # nothing left: refused, or never tried (pending)
         if states == {"sent"}:
             return "processed" if self.state == "processed" else "sent"
         return "partial"
+
+    def in_doubt(self) -> list[int]:
+        """1-based numbers of the parts in state `sending`."""
+        return [i for i, p in enumerate(self.emails, start=1) if p.state == "sending"]
 
     def to_dict(self) -> dict[str, Any]:
         return _prune(asdict(self))
@@ -123,15 +149,6 @@ def _prune(value: Any) -> Any:
 
 def dump_receipt(receipt: Receipt) -> str:
     return yaml.safe_dump(receipt.to_dict(), sort_keys=False, allow_unicode=True, width=100)
-
-
-def write_receipt(folder: Path, receipt: Receipt) -> Path:
-    """Write atomically: a crash mid-write must never leave half a receipt."""
-    path = folder / RECEIPT_FILE
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(dump_receipt(receipt), encoding="utf-8")
-    tmp.replace(path)
-    return path
 
 
 def parse_receipt(text: str, rel: str) -> tuple[Receipt | None, list[Finding]]:
@@ -181,8 +198,17 @@ def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
 
 def _from_dict(data: dict[str, Any]) -> Receipt:
     receipt = Receipt(**_known(Receipt, data))
-    receipt.emails = [EmailPart(**_known(EmailPart, e)) for e in data.get("emails", [])]
+    receipt.emails = [_part(e) for e in data.get("emails", [])]
     receipt.processing = [Processing(**_known(Processing, p)) for p in data.get("processing", [])]
     if data.get("resolution"):
         receipt.resolution = Resolution(**_known(Resolution, data["resolution"]))
+    if data.get("run"):
+        receipt.run = Lease(**_known(Lease, data["run"]))
     return receipt
+
+
+def _part(data: dict[str, Any]) -> EmailPart:
+    part = EmailPart(**_known(EmailPart, data))
+    if data.get("resolution"):
+        part.resolution = Resolution(**_known(Resolution, data["resolution"]))
+    return part

@@ -12,12 +12,13 @@ import csv
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from .impact_api import ErrorDetail, FileSubmission, ImpactApiError, api_time, parse_api_time
+from .ledger import write_receipt
 from .manifest import load_manifest
 from .receipts import (
     EmailPart,
@@ -27,7 +28,6 @@ from .receipts import (
     now_utc,
     parse_timestamp,
     timestamp,
-    write_receipt,
 )
 from .settings import Settings
 from .submissions import SUBMISSIONS_DIR, SubmissionFolder, discover
@@ -224,6 +224,25 @@ def _receipts(root: Path) -> Iterator[tuple[SubmissionFolder, Receipt | None, st
 def outstanding(root: Path) -> list[SubmissionFolder]:
     """Submissions with a part still to ask about: with none, reconcile needs no credentials."""
     return [sub for sub, receipt, _ in _receipts(root) if receipt and outstanding_parts(receipt)]
+
+
+def reapply(read: Callable[[str], Receipt | None], result: ReconcileResult) -> dict[str, Receipt]:
+    """The receipts as HEAD has them with this run's entries on top: the ledger's update, so
+    a receipt another writer changed meanwhile keeps that change."""
+    changes = {}
+    for change in result.changed:
+        receipt = read(change.folder.rel)
+        if receipt is None:
+            continue
+        mine = {p.attachment for p in change.parts}
+        kept = [p for p in receipt.processing if p.attachment not in mine]
+        receipt.processing = kept + list(change.parts)
+        order = {p.attachment: i for i, p in enumerate(receipt.emails)}
+        receipt.processing.sort(key=lambda p: order.get(p.attachment, len(order)))
+        if receipt.state in ("sent", "processed") and _all_complete(receipt):
+            receipt.state = "processed"
+        changes[change.folder.rel] = receipt
+    return changes
 
 
 def reconcile_repository(

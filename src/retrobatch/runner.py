@@ -1,10 +1,15 @@
 """`retrobatch run`: send what is merged and not yet delivered, at most once, receipts in git.
 
-At most once rests on one order of steps per submission: write a `sending` receipt holding the
-Message-IDs, commit and push it, and only then talk to the server; then record what each part
-became and commit and push that. A run that dies in between leaves `sending`, which no run
-sends again (a person decides with `retrobatch resolve`). Two runs racing on one submission
-cannot both push a `sending` receipt: the loser's rebase conflicts and it skips the submission.
+At most once rests on one order of steps per part: push a receipt saying which part is in flight
+(state `sending`, the others `pending`, with the outcome of the previous part), and only then
+talk to the server; after the last part, push the outcome. A run that dies leaves at most one
+part `sending` on origin, which no run sends again (a person decides with `resolve --part N`).
+The `sending` receipt carries the run's lease (`lease.py`), so a person cannot resolve a part
+while the run may still be sending it. Two runs racing on one submission cannot both push a
+claim: the loser's ledger finds the other's receipt and skips the submission.
+
+Everything that could fail without the server (building, encoding and measuring every message,
+addresses and login) is checked before the first claim is pushed.
 
 Which submissions (../shared/contract.md, "receipt.yaml" states): no receipt; `partial` (only
 the parts not accepted); `failed` when `--retry-failed` is given, or, unless a receipt commit
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -26,21 +31,29 @@ from typing import Literal
 
 import git
 
-from . import gitops
+from . import gitops, lease
 from .batching import Part, split_batch
 from .checker import SubmissionReport, check_folders
-from .errors import UsageError
+from .errors import OperationFailed, UsageError
 from .findings import Finding
+from .ledger import Ledger, PushConflict, PushFailed
 from .mailer import DEFAULT_RETRY_DELAYS, HOW_TO_CONFIGURE, Delivery, Mailer, SmtpConfig
-from .message import Envelope, build_message, encoded_size, message_bytes, new_message_id
+from .message import (
+    Envelope,
+    build_message,
+    encoded_size,
+    message_bytes,
+    new_message_id,
+    unsendable_address,
+)
 from .receipts import (
     RECEIPT_FILE,
     EmailPart,
+    Lease,
     Receipt,
     load_receipt,
     now_utc,
     timestamp,
-    write_receipt,
 )
 from .settings import Settings
 from .submissions import SUBMISSIONS_DIR, SubmissionFolder, discover
@@ -72,6 +85,8 @@ class RunOptions:
     retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
     push_attempts: int = 4
     push_delay: float = 2.0
+    lease_minutes: float = lease.DEFAULT_MINUTES
+    notify: Callable[[str], None] | None = None  # one line per retry, for the terminal
 
 
 @dataclass(frozen=True)
@@ -124,8 +139,8 @@ class _Candidate:
         return self.sub.id
 
     @property
-    def receipt_rel(self) -> str:
-        return f"{self.sub.folder.rel}/{RECEIPT_FILE}"
+    def folder_rel(self) -> str:
+        return self.sub.folder.rel
 
 
 def run(
@@ -133,6 +148,16 @@ def run(
 ) -> RunReport:
     """Send every submission due, as `options` say; the report says what became of each."""
     root = gitops.root_of(repo)
+    sending = not options.dry_run and options.outbox is None
+    ledger = Ledger(
+        repo,
+        settings.committer,
+        push=options.push,
+        attempts=options.push_attempts,
+        delay=options.push_delay,
+    )
+    if sending:
+        settle(ledger)
     report = RunReport(started_by_receipt_commit=started_by_receipt_commit(repo, env))
     candidates = _plan(repo, root, settings, options, report)
     if not candidates:
@@ -156,16 +181,92 @@ def run(
                 f"{c.sub.folder.rel} has uncommitted changes: run sends committed files only"
             )
     if options.push:
-        gitops.push_target(repo)  # nowhere to push is a setup problem: before anything is sent
+        ledger.push_target()  # nowhere to push is a setup problem: before anything is sent
+    ready = []
+    for c in candidates:
+        problem = _preflight(c, settings)
+        if problem:
+            report.outcomes.append(
+                Outcome(c.id, "invalid", c.envelope.to, c.envelope.cc, detail=problem)
+            )
+        else:
+            ready.append(c)
+    held = lease.take(env, options.lease_minutes)
     start = gitops.head_commit(repo)
-    with Mailer(config, retry_delays=options.retry_delays) as mailer:
-        session = _Session(repo, settings, options, env, mailer, report, start)
-        for c in candidates:
+    with Mailer(config, retry_delays=options.retry_delays, notify=options.notify) as mailer:
+        session = _Session(repo, settings, options, env, mailer, report, start, ledger, held)
+        for c in ready:
             if report.push_failure is None:
                 report.outcomes.append(_send(session, c))
             else:
                 report.outcomes.append(Outcome(c.id, "not-attempted", c.envelope.to, c.envelope.cc))
     return report
+
+
+def settle(ledger: Ledger) -> None:
+    """Before planning, make origin hold every receipt this clone knows: commit what a run that
+    stopped wrote and did not commit, push what it committed and did not push; else stop."""
+    for folder_rel in ledger.uncommitted_receipts():
+        _adopt(ledger, folder_rel)
+    if not ledger.push_enabled:
+        return
+    waiting = ledger.unpushed()
+    if not waiting:
+        return
+    try:
+        ledger.push()
+    except PushFailed as exc:
+        raise OperationFailed(
+            f"commits not on the remote, holding receipts: {'; '.join(waiting)}: {exc}; push "
+            "them (git pull --rebase && git push) before the next run"
+        ) from None
+
+
+def _adopt(ledger: Ledger, folder_rel: str) -> None:
+    """A receipt written by a run that stopped before committing it: its outcomes are true, its
+    claims are not (a part is sent only after its claim was pushed), so parts it marked in
+    flight that HEAD does not are back to pending; then it is committed, or discarded when it
+    says nothing HEAD does not."""
+    rel = f"{folder_rel}/{RECEIPT_FILE}"
+    left, problems = load_receipt(ledger.root / folder_rel, ledger.root)
+    committed = ledger.read(folder_rel)
+    mine = (
+        left is not None
+        and left.run is not None
+        and (
+            committed is None
+            or committed.run is None
+            or committed.run.id == left.run.id
+            or committed.state != "sending"
+        )
+    )
+    if left is None or not mine:
+        why = problems[0].message if problems else "not written by a run"
+        raise OperationFailed(
+            f"{rel}: changed but not committed ({why}): commit it or discard it "
+            f"(git checkout HEAD -- {rel}) before running"
+        )
+    assert left is not None
+    before = {p.attachment: p for p in committed.emails} if committed else {}
+    for part in left.emails:
+        old = before.get(part.attachment)
+        if part.state == "sending" and (old is None or old.state != "sending"):
+            part.state = "pending"
+    news = [
+        p
+        for p in left.emails
+        if p.state in ("sent", "failed")
+        and ((old := before.get(p.attachment)) is None or old.state != p.state)
+    ]
+    if not news:
+        ledger.discard(rel)
+        return
+    left.state = left.derive_state()
+    ledger.record(
+        f"retrobatch: {left.state} {left.submission} (recorded after a stop)",
+        lambda: {folder_rel: left},
+        push=False,
+    )
 
 
 def started_by_receipt_commit(repo: git.Repo, env: Mapping[str, str]) -> bool:
@@ -195,14 +296,7 @@ def _plan(
         elif receipt is None:
             due.append(folder)
         elif receipt.state == "sending":
-            report.outcomes.append(
-                Outcome(
-                    folder.id,
-                    "held",
-                    detail="a part may have been delivered: decide with "
-                    f"retrobatch resolve {folder.id} --sent|--not-sent",
-                )
-            )
+            report.outcomes.append(Outcome(folder.id, "held", detail=held_detail(receipt)))
         elif receipt.state == "partial":
             due.append(folder)
             named.add(folder.id)
@@ -231,6 +325,8 @@ def _why_not_retry(
     """None when a `failed` submission is to be sent again, else why it is not."""
     if options.retry_failed:
         return None
+    if any(p.state == "pending" for p in receipt.emails):
+        return None  # parts never tried (a run that stopped): not a retry
     if report.started_by_receipt_commit:
         return (
             "failed earlier; a run started by a receipt commit (HEAD changes only receipts) "
@@ -344,6 +440,35 @@ def _save(folder: Path, part: Part, data: bytes) -> Path:
     return path
 
 
+# --- before the point of no return ---------------------------------------------------------
+
+
+def _preflight(c: _Candidate, settings: Settings) -> str:
+    """Why a candidate cannot go, found before anything is recorded; '' when it can.
+
+    Settings that cannot go (the sender, a destination) stop the run (exit 2)."""
+    for name, address in (("sender", c.envelope.sender), ("destination", c.envelope.to)):
+        why = unsendable_address(address)
+        if why:
+            raise UsageError(f"retrobatch.yaml: {name} {address!r} {why}")
+    for address in c.envelope.cc:
+        why = unsendable_address(address)
+        if why:
+            return f"cc {address!r} {why}: nothing was sent"
+    probe = new_message_id(c.envelope.sender)
+    for part in c.to_send:
+        try:
+            size = len(_message(c, part, probe, part.read(c.csv_path)))
+        except (ValueError, UnicodeError, OSError) as exc:
+            return f"{part.attachment}: the message cannot be built: {exc}: nothing was sent"
+        if size > settings.max_email_bytes:
+            return (
+                f"{part.attachment}: the message is {size:,} bytes, over max_email_bytes "
+                f"({settings.max_email_bytes:,}): nothing was sent"
+            )
+    return ""
+
+
 # --- sending --------------------------------------------------------------------------------
 
 
@@ -358,72 +483,184 @@ class _Session:
     mailer: Mailer
     report: RunReport
     source_commit: str  # HEAD when the run started: the commit whose files it sends
+    ledger: Ledger
+    lease: Lease
     sent: list[str] = field(default_factory=list)  # every part that went out, for a failed push
+
+
+class _Lost(Exception):
+    """Another run recorded a receipt for the submission first."""
+
+
+@dataclass(frozen=True)
+class _Fact:
+    """What the server said about one message of this run."""
+
+    message_id: str
+    delivery: Delivery
+    at: str
 
 
 def _send(session: _Session, c: _Candidate) -> Outcome:
     outcome = Outcome(c.id, "sending", c.envelope.to, c.envelope.cc)
     messages = {p.attachment: new_message_id(c.envelope.sender) for p in c.to_send}
-    receipt = _sending_receipt(session, c, messages)
-    folder = c.sub.folder.folder
-    write_receipt(folder, receipt)
-    _commit(session, c, "sending")
-    if session.options.push:
+    facts: dict[str, _Fact] = {}
+    notes: list[str] = []
+    ledger = session.ledger
+    count = len(c.to_send)
+
+    def claim() -> dict[str, Receipt]:
         try:
-            _push(session)
-        except gitops.PushFailed as exc:
-            gitops.drop_head_commit(session.repo)  # nothing was sent: no `sending` may stand
-            if isinstance(exc, gitops.PushConflict) and c.receipt_rel in exc.paths:
-                outcome.status = "skipped"
-                outcome.detail = "another run recorded a receipt for it first"
-                return outcome
-            session.report.push_failure = _push_message(str(exc), session.sent, None, c.id)
-            outcome.status = "not-attempted"
-            return outcome
-    for part in c.to_send:
-        recorded = receipt.part(part.attachment)
-        assert recorded is not None
-        outcome.parts.append(_deliver(session, c, part, recorded, outcome))
-    receipt.state = receipt.derive_state()
+            current = ledger.read(c.folder_rel)
+        except OperationFailed:  # someone else's receipt, and unreadable: not ours to send
+            raise _Lost from None
+        if current != c.previous:
+            raise _Lost
+        return {c.folder_rel: _sending_receipt(session, c, messages)}
+
+    try:
+        ledger.record(f"retrobatch: sending {c.id}" + _of(1, count), claim)
+    except _Lost:
+        outcome.status, outcome.detail = "skipped", "another run recorded a receipt for it first"
+        return outcome
+    except PushFailed as exc:
+        if not isinstance(exc, PushConflict):
+            ledger.drop_head_commit()  # nothing was sent: no claim may stand
+        session.report.push_failure = _push_message(str(exc), session.sent, None, c.id)
+        outcome.status = "not-attempted"
+        return outcome
+    for index, part in enumerate(c.to_send):
+        if index:
+            if not lease.may_start_part(session.lease):
+                outcome.detail = "the run's lease ran out: the parts left are pending"
+                break
+            step = partial(_apply, session, c, facts, notes, part.attachment, False)
+            try:
+                ledger.record(f"retrobatch: sending {c.id}" + _of(index + 1, count), step)
+            except PushFailed as exc:
+                if not isinstance(exc, PushConflict):
+                    ledger.drop_head_commit()  # its claim never reached the remote
+                session.report.push_failure = _push_message(str(exc), session.sent, None, None)
+                break
+        outcome.parts.append(_deliver(session, c, part, messages[part.attachment], facts, outcome))
+    final = partial(_apply, session, c, facts, notes, None, True)
+    receipt: Receipt | None = None
+    try:
+        commit = ledger.record(lambda r: f"retrobatch: {r.state} {c.id}", final)
+    except PushFailed as exc:
+        commit = gitops.head_commit(session.repo)
+        session.report.push_failure = _push_message(str(exc), session.sent, commit, None)
+    receipt = ledger.read(c.folder_rel)
+    assert receipt is not None
     outcome.status = receipt.state  # type: ignore[assignment]
-    write_receipt(folder, receipt)
-    commit = _commit(session, c, receipt.state)
-    if session.options.push:
-        try:
-            _push(session)
-        except gitops.PushFailed as exc:
-            session.report.push_failure = _push_message(str(exc), session.sent, commit, None)
+    outcome.parts = [_line(receipt, line) for line in outcome.parts]
+    if notes:
+        outcome.detail = "; ".join(notes)
+    if receipt.state == "sending":
+        outcome.detail = held_detail(receipt, own=True)
     return outcome
 
 
+def _of(number: int, count: int) -> str:
+    return f" part {number} of {count}" if count > 1 else ""
+
+
+def _line(receipt: Receipt, line: PartLine) -> PartLine:
+    recorded = receipt.part(line.attachment)
+    if recorded is None or recorded.message_id != line.message_id:
+        return line
+    return replace(line, state=recorded.state)
+
+
 def _deliver(
-    session: _Session, c: _Candidate, part: Part, recorded: EmailPart, outcome: Outcome
+    session: _Session,
+    c: _Candidate,
+    part: Part,
+    message_id: str,
+    facts: dict[str, _Fact],
+    outcome: Outcome,
 ) -> PartLine:
-    """Send one part as the receipt describes it, and record what became of it."""
+    """Send one part as its claim describes it, and remember what the server said."""
     data = part.read(c.csv_path)
     if hashlib.sha256(data).hexdigest() != part.sha256:  # a pull during the run changed it
         delivery = Delivery("refused", "the file changed during the run: not sent")
     else:
-        data = _message(c, part, recorded.message_id, data)
-        delivery = session.mailer.deliver(c.envelope.sender, c.envelope.recipients, data)
-    _record(recorded, delivery)
+        data = _message(c, part, message_id, data)
+        label = f"{c.id} {part.attachment}"
+        delivery = session.mailer.deliver(c.envelope.sender, c.envelope.recipients, data, label)
+    facts[part.attachment] = _Fact(message_id, delivery, timestamp())
     if delivery.outcome != "refused":
-        went = f"{part.attachment} to {c.envelope.to} ({recorded.message_id})"
+        went = f"{part.attachment} to {c.envelope.to} ({message_id})"
         session.sent.append(went if delivery.outcome == "accepted" else f"{went}, in doubt")
         if session.options.save_copies is not None:
             try:
                 _save(session.options.save_copies, part, data)
             except OSError as exc:  # the receipt matters more than the copy: carry on
                 outcome.detail = f"copy of {part.attachment} not saved: {exc}"
-    return PartLine(
-        part.attachment, part.rows, part.size, recorded.state, recorded.message_id, delivery.reply
-    )
+    state = {"accepted": "sent", "refused": "failed", "in-doubt": "sending"}[delivery.outcome]
+    return PartLine(part.attachment, part.rows, part.size, state, message_id, delivery.reply)
 
 
-def _commit(session: _Session, c: _Candidate, state: str) -> str:
-    return gitops.commit_paths(
-        session.repo, [c.receipt_rel], f"retrobatch: {state} {c.id}", session.settings.committer
-    )
+def _apply(
+    session: _Session,
+    c: _Candidate,
+    facts: dict[str, _Fact],
+    notes: list[str],
+    in_flight: str | None,
+    release: bool,
+) -> dict[str, Receipt]:
+    """The receipt as the remote has it, with what this run learned on top: the server's
+    answer wins over a person's resolution made meanwhile, and says so."""
+    receipt = session.ledger.read(c.folder_rel)
+    if receipt is None:
+        return {}
+    notes.clear()
+    for attachment, fact in facts.items():
+        part = receipt.part(attachment)
+        if part is None or part.message_id != fact.message_id:
+            if fact.delivery.outcome != "refused":
+                notes.append(
+                    f"{attachment} ({fact.message_id}) went out but its receipt now names "
+                    "another attempt: impact.com may have it twice"
+                )
+            continue
+        _record(part, fact, notes)
+    if in_flight is not None:
+        part = receipt.part(in_flight)
+        if part is not None and part.state == "pending":
+            part.state = "sending"
+    if release and receipt.run is not None and receipt.run.id == session.lease.id:
+        receipt.run.ended_at = timestamp()
+    state = receipt.derive_state()
+    receipt.state = state
+    return {c.folder_rel: receipt}
+
+
+def _record(part: EmailPart, fact: _Fact, notes: list[str]) -> None:
+    delivery, decided = fact.delivery, part.resolution
+    if delivery.outcome == "accepted":
+        if decided is not None and decided.decision == "not-sent":
+            part.note = (
+                f"the server accepted it ({delivery.reply}) at {fact.at}, after {decided.by} "
+                f"resolved it as not sent at {decided.at}: recorded as sent"
+            )
+            notes.append(f"{part.attachment}: {part.note}")
+        part.state, part.smtp_response, part.sent_at, part.error = (
+            "sent",
+            delivery.reply,
+            fact.at,
+            None,
+        )
+    elif delivery.outcome == "refused":
+        if decided is not None and decided.decision == "sent":
+            part.note = (
+                f"the server refused it ({delivery.reply}) at {fact.at}, after {decided.by} "
+                f"resolved it as sent at {decided.at}: recorded as failed"
+            )
+            notes.append(f"{part.attachment}: {part.note}")
+        part.state, part.error = "failed", delivery.reply
+    elif decided is None:  # in doubt: a person's decision, if any, stands
+        part.state, part.error = "sending", delivery.reply
 
 
 def _sending_receipt(session: _Session, c: _Candidate, messages: dict[str, str]) -> Receipt:
@@ -444,10 +681,11 @@ def _sending_receipt(session: _Session, c: _Candidate, messages: dict[str, str])
             emails=[],
         )
     receipt.state = "sending"
-    for part in c.to_send:
+    receipt.run = replace(session.lease)
+    for index, part in enumerate(c.to_send):
         fresh = EmailPart(
             attachment=part.attachment,
-            state="sending",
+            state="sending" if index == 0 else "pending",
             sha256=part.sha256,
             rows=part.rows,
             message_id=messages[part.attachment],
@@ -455,32 +693,33 @@ def _sending_receipt(session: _Session, c: _Candidate, messages: dict[str, str])
             cc=list(c.envelope.cc),
             bytes=part.size,
         )
-        index = next(
+        existing = next(
             (i for i, p in enumerate(receipt.emails) if p.attachment == part.attachment), None
         )
-        if index is None:
+        if existing is None:
             receipt.emails.append(fresh)
         else:
-            receipt.emails[index] = fresh
+            receipt.emails[existing] = fresh
     return receipt
 
 
-def _record(part: EmailPart, delivery: Delivery) -> None:
-    if delivery.outcome == "accepted":
-        part.state, part.smtp_response, part.sent_at = "sent", delivery.reply, timestamp()
-    elif delivery.outcome == "refused":
-        part.state, part.error = "failed", delivery.reply
-    else:
-        part.state, part.error = "sending", delivery.reply
-
-
-def _push(session: _Session) -> None:
-    gitops.push(
-        session.repo,
-        committer=session.settings.committer,
-        attempts=session.options.push_attempts,
-        delay=session.options.push_delay,
-    )
+def held_detail(receipt: Receipt, *, own: bool = False) -> str:
+    """What a person does about a receipt left `sending`: the parts in doubt and the command."""
+    doubt = receipt.in_doubt()
+    many = len(receipt.emails) > 1
+    steps = []
+    for number in doubt:
+        part = receipt.emails[number - 1]
+        option = f" --part {number}" if many else ""
+        steps.append(
+            f"{part.attachment} ({part.message_id}) may have been delivered: look for it in "
+            f"impact.com, then retrobatch resolve {receipt.submission}{option} --sent|--not-sent"
+        )
+    text = "; ".join(steps)
+    holder = lease.still_held(receipt.run) if not own else None
+    if holder:
+        text += f" (once the run is over: {holder})"
+    return text
 
 
 def _push_message(
@@ -493,7 +732,7 @@ def _push_message(
         text += f" {not_sent} was not sent."
     if local_commit:
         text += (
-            f" Its receipts are committed locally (HEAD {local_commit[:12]}): push them "
-            "(git push) before the next run, or that run will see the submission as in doubt."
+            f" Its receipts are committed locally (HEAD {local_commit[:12]}): the next run in "
+            "this clone pushes them first; from another clone, origin shows the part in doubt."
         )
     return text
