@@ -60,6 +60,8 @@ def smtp_server(tls_ca: tuple[trustme.CA, Path]) -> Iterator[SmtpServer]:
     try:
         yield SmtpServer("127.0.0.1", controller.port, handler, ca_file, logins)
     finally:
+        if handler.hold is not None:
+            handler.hold.release.set()  # a handler still holding would keep stop() waiting
         controller.stop()
 
 

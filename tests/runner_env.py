@@ -4,7 +4,9 @@ CSV dated relative to now, and repositories (origin, a clone to run in, someone 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,26 @@ class Received:
 
 
 @dataclass
+class Hold:
+    """Stop at the `number`th MAIL, RCPT or DATA until released, and say so (`reached`). DATA
+    stops once the message is queued, before the 250 goes out; with `after`, it does not stop
+    and `reached` is set as the 250 goes out."""
+
+    command: str
+    number: int = 1
+    after: bool = False
+    reached: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    seen: int = 0
+
+    def matches(self, command: str) -> bool:
+        if command != self.command:
+            return False
+        self.seen += 1
+        return self.seen == self.number
+
+
+@dataclass
 class Handler:
     """Records what it accepts; `decide` may answer otherwise for a message (by content)."""
 
@@ -46,10 +68,26 @@ class Handler:
     data_calls: int = 0
     decide: Callable[[bytes, int], str] | None = None  # (content, DATA call number) -> reply
     refuse_rcpt: set[str] = field(default_factory=set)
+    hold: Hold | None = None
+
+    async def _gate(self, command: str) -> None:
+        hold = self.hold
+        if hold is not None and not hold.after and hold.matches(command):
+            hold.reached.set()
+            await asyncio.get_running_loop().run_in_executor(None, hold.release.wait)
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        await self._gate("MAIL")
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        await self._gate("RCPT")
         if address in self.refuse_rcpt:
             return "550 5.1.1 no such user"
         envelope.rcpt_tos.append(address)
@@ -66,7 +104,11 @@ class Handler:
             server.transport.abort()
             return "250 2.0.0 Ok: never heard"
         if reply.startswith("250"):
-            self.received.append(got)
+            self.received.append(got)  # queued: held or not, the server has it now
+            hold = self.hold
+            if hold is not None and hold.after and hold.matches("DATA"):
+                asyncio.get_running_loop().call_soon(hold.reached.set)
+            await self._gate("DATA")  # a reply the client may never see
             return f"250 2.0.0 Ok: queued as Q{len(self.received)}"
         return reply
 
