@@ -187,3 +187,103 @@ def test_ssl_security_without_login(tls_ca: tuple[trustme.CA, Path]) -> None:
     finally:
         controller.stop()
     assert len(handler.received) == 1
+
+
+def _silent_server() -> tuple[socket.socket, int]:
+    """Accepts TCP and never says a word (a firewall, or TLS expected first)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    return listener, listener.getsockname()[1]
+
+
+def test_a_server_that_never_greets_times_out_as_configured_and_each_retry_is_said() -> None:
+    listener, port = _silent_server()
+    said: list[str] = []
+    env = {
+        "RETROBATCH_SMTP_HOST": "127.0.0.1",
+        "RETROBATCH_SMTP_PORT": str(port),
+        "RETROBATCH_SMTP_SECURITY": "none",
+        "RETROBATCH_SMTP_TIMEOUT": "0.5",
+    }
+    config = SmtpConfig.from_env(env)
+    assert config is not None and config.timeout == 0.5
+    with (
+        listener,
+        Mailer(config, retry_delays=(20.0,), sleep=lambda _: None, notify=said.append) as m,
+    ):
+        delivery = m.deliver(SENDER, RCPTS, DATA, "2026-11-20-x x.csv")
+    assert delivery.outcome == "refused"
+    assert "timed out" in delivery.reply
+    (line,) = said
+    assert line.startswith(f"2026-11-20-x x.csv: 127.0.0.1:{port}: cannot connect: ")
+    assert line.endswith("; retrying in 20 s")
+
+
+def test_port_465_with_starttls_is_final_with_a_hint() -> None:
+    listener, port = _silent_server()
+    env = {"RETROBATCH_SMTP_HOST": "127.0.0.1", "RETROBATCH_SMTP_PORT": "465"}
+    config = SmtpConfig.from_env({**env, "RETROBATCH_SMTP_TIMEOUT": "0.5"})
+    assert config is not None
+    assert "RETROBATCH_SMTP_SECURITY=ssl" in config.mismatch
+    config = SmtpConfig(config.host, port, "starttls", timeout=0.5)
+    assert config.mismatch == ""  # the hint is for the well-known ports only
+    ssl_on_587 = SmtpConfig.from_env(
+        {**env, "RETROBATCH_SMTP_PORT": "587", "RETROBATCH_SMTP_SECURITY": "ssl"}
+    )
+    assert ssl_on_587 is not None and "starttls" in ssl_on_587.mismatch
+
+    class On465(SmtpConfig):  # port 465 cannot be bound here: the silent server stands in
+        @property
+        def mismatch(self) -> str:
+            return "port 465 is SMTPS (TLS from the start): set RETROBATCH_SMTP_SECURITY=ssl"
+
+    said: list[str] = []
+    silent = On465("127.0.0.1", port, "starttls", timeout=0.5)
+    with (
+        listener,
+        Mailer(silent, retry_delays=(5.0,), sleep=lambda _: None, notify=said.append) as m,
+    ):
+        delivery = m.deliver(SENDER, RCPTS, DATA)
+    assert delivery.outcome == "refused"
+    assert delivery.reply.endswith("set RETROBATCH_SMTP_SECURITY=ssl")
+    assert said == []  # final: no retry would change it
+
+
+def test_ssl_against_a_plain_server_is_a_final_tls_error_with_a_hint(
+    smtp_server: SmtpServer,
+) -> None:
+    said: list[str] = []
+    config = SmtpConfig.from_env(smtp_server.env(RETROBATCH_SMTP_SECURITY="ssl"))
+    assert config is not None
+    with Mailer(config, retry_delays=(5.0, 20.0), sleep=lambda _: None, notify=said.append) as m:
+        delivery = m.deliver(SENDER, RCPTS, DATA)
+    assert delivery.outcome == "refused"
+    assert "TLS failed" in delivery.reply and "RETROBATCH_SMTP_SECURITY" in delivery.reply
+    assert said == []  # not retried
+    assert smtp_server.received == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RETROBATCH_SMTP_PASSWORD", "pässword"),
+        ("RETROBATCH_SMTP_USER", "ap\u00efkey"),
+        ("RETROBATCH_SMTP_PASSWORD", "secret\r\n"),
+    ],
+)
+def test_a_login_smtp_cannot_send_is_refused_at_once(name: str, value: str) -> None:
+    env = {
+        "RETROBATCH_SMTP_HOST": "127.0.0.1",
+        "RETROBATCH_SMTP_USER": "u",
+        "RETROBATCH_SMTP_PASSWORD": "p",
+        name: value,
+    }
+    with pytest.raises(UsageError, match=name) as caught:
+        SmtpConfig.from_env(env)
+    assert value.strip() not in str(caught.value)
+
+
+def test_a_bad_timeout_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="RETROBATCH_SMTP_TIMEOUT"):
+        SmtpConfig.from_env({"RETROBATCH_SMTP_HOST": "h", "RETROBATCH_SMTP_TIMEOUT": "soon"})

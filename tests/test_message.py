@@ -7,6 +7,7 @@ from retrobatch.message import (
     encoded_size,
     message_bytes,
     new_message_id,
+    unsendable_address,
 )
 from runner_env import SENDER
 
@@ -56,3 +57,19 @@ def test_encoded_size_bounds_the_real_size_exactly_for_the_longest_id() -> None:
         assert encoded_size(ENVELOPE, "n.csv", length) == exact
         real = len(message_bytes(build_message(ENVELOPE, "n.csv", data, new_message_id(SENDER))))
         assert real <= exact
+
+
+def test_mime_version_is_on_the_message_not_only_the_part() -> None:
+    data = message_bytes(build_message(ENVELOPE, "x.csv", b"a\n", new_message_id(SENDER)))
+    head = data.partition(b"\r\n\r\n")[0]
+    assert head.count(b"MIME-Version: 1.0") == 1
+    assert data.count(b"MIME-Version") == 1  # and nowhere else
+
+
+def test_unsendable_addresses_are_named() -> None:
+    assert unsendable_address("finance@brand.example") is None
+    assert "non-ASCII" in str(unsendable_address("jürgen@brand.example"))
+    assert "line break" in str(unsendable_address("a@brand.example\r\nBcc: x@evil.example"))
+    assert "line break" in str(unsendable_address("a@brand.example\n"))
+    assert "spaces" in str(unsendable_address("a b@brand.example"))
+    assert "not an address" in str(unsendable_address("brand.example"))

@@ -1,5 +1,6 @@
 import dataclasses
 import email
+import os
 import stat
 from email import policy
 from email.message import EmailMessage
@@ -11,6 +12,7 @@ import yaml
 
 from retrobatch import gitops
 from retrobatch.errors import OperationFailed, UsageError
+from retrobatch.ledger import write_receipt
 from retrobatch.receipts import load_receipt
 from retrobatch.runner import RunOptions, RunReport, run, started_by_receipt_commit
 from retrobatch.settings import Settings, load_settings
@@ -435,3 +437,105 @@ def test_a_shallow_clone_sends_but_does_not_guess_about_failed_ones(
     report = _run(dataclasses.replace(repos, work=shallow), smtp_server)
     assert _states(report) == {SUB: "not-retried", "2026-11-21-later": "sent"}
     assert "shallow" in report.outcomes[0].detail
+
+
+def test_an_unsendable_cc_leaves_no_receipt(repos: Repos, smtp_server: SmtpServer) -> None:
+    repos.add_submission(SUB, item_csv([("A-1", 1)]), cc=("jürgen@brand.example",))
+    head = repos.work.head.commit.hexsha
+    report = _run(repos, smtp_server)
+    assert (_states(report), report.exit_code) == ({SUB: "invalid"}, 1)
+    assert "non-ASCII" in report.outcomes[0].detail
+    assert smtp_server.received == [] and smtp_server.logins == []
+    assert repos.origin_file(RECEIPT) is None
+    assert repos.work.head.commit.hexsha == head
+
+
+def test_an_unsendable_sender_stops_the_run_before_any_receipt(
+    repos: Repos, smtp_server: SmtpServer
+) -> None:
+    repos.add_submission(SUB, item_csv([("A-1", 1)]))
+    with pytest.raises(UsageError, match=r"retrobatch\.yaml: sender .* non-ASCII"):
+        _run(repos, smtp_server, _settings(repos, sender="convérsions@brand.example"))
+    assert repos.origin_file(RECEIPT) is None and smtp_server.received == []
+
+
+def test_each_retry_is_one_line(repos: Repos, smtp_server: SmtpServer) -> None:
+    repos.add_submission(SUB, item_csv([("A-1", 1)]))
+    smtp_server.handler.decide = lambda content, n: "451 4.7.1 greylisted" if n == 1 else "250"
+    said: list[str] = []
+    report = _run(repos, smtp_server, notify=said.append)
+    assert _states(report) == {SUB: "sent"}
+    assert said == [f"{SUB} {SUB}.csv: end of DATA: 451 4.7.1 greylisted; retrying in 0.01 s"]
+
+
+def test_a_split_batch_claims_one_part_at_a_time(repos: Repos, smtp_server: SmtpServer) -> None:
+    repos.add_submission(SUB, _big_csv())
+    report = _run(repos, smtp_server, _settings(repos, max_email_bytes=65536))
+    assert _states(report) == {SUB: "sent"}
+    count = len(report.outcomes[0].parts)
+    history = list(reversed(list(repos.origin.iter_commits("main", paths=RECEIPT))))
+    assert [c.message.strip() for c in history] == [
+        f"retrobatch: sending {SUB} part {n} of {count}" for n in range(1, count + 1)
+    ] + [f"retrobatch: sent {SUB}"]
+    for n, commit in enumerate(history[:-1], start=1):
+        states = [
+            p["state"] for p in yaml.safe_load((commit.tree / RECEIPT).data_stream.read())["emails"]
+        ]
+        assert states == ["sent"] * (n - 1) + ["sending"] + ["pending"] * (count - n)
+    final = _origin_receipt(repos)
+    assert final["run"]["ended_at"]  # type: ignore[index]
+    assert final["run"]["where"].endswith(f":{os.getpid()}")  # type: ignore[index]
+
+
+def test_the_lease_names_the_github_run(repos: Repos, smtp_server: SmtpServer) -> None:
+    repos.add_submission(SUB, item_csv([("A-1", 1)]))
+    github = {
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "brand/submissions",
+        "GITHUB_RUN_ID": "42",
+    }
+    _run(repos, smtp_server, env=smtp_server.env(**github), lease_minutes=30)
+    lease = _origin_receipt(repos)["run"]
+    assert lease["where"] == "https://github.com/brand/submissions/actions/runs/42"  # type: ignore[index]
+    assert "pid" not in lease  # type: ignore[operator]
+
+
+def test_a_receipt_a_stopped_run_wrote_but_did_not_commit_is_recorded_first(
+    repos: Repos, smtp_server: SmtpServer
+) -> None:
+    repos.add_submission(SUB, item_csv([("A-1", 1)]))
+    smtp_server.handler.decide = lambda content, n: "drop"
+    assert _states(_run(repos, smtp_server)) == {SUB: "sending"}
+    folder = repos.root / "submissions" / SUB
+    left, _ = load_receipt(folder, repos.root)
+    assert left is not None
+    left.emails[0].state, left.emails[0].smtp_response = "sent", "250 2.0.0 Ok"
+    left.state = "sent"
+    write_receipt(folder, left)  # what the run knew when it stopped
+    again = _run(repos, smtp_server)
+    assert (again.outcomes, again.exit_code) == ([], 0)
+    assert _origin_receipt(repos)["state"] == "sent"
+    assert "recorded after a stop" in repos.origin.commit("main").message
+    assert len(smtp_server.received) == 1
+
+
+def test_an_uncommitted_claim_is_discarded_and_a_hand_edit_stops_the_run(
+    repos: Repos, smtp_server: SmtpServer
+) -> None:
+    repos.add_submission(SUB, item_csv([("A-1", 1)]))
+    _run(repos, smtp_server, dry_run=True)
+    folder = repos.root / "submissions" / SUB
+    smtp_server.handler.decide = lambda content, n: "550 5.7.1 no"
+    assert _states(_run(repos, smtp_server)) == {SUB: "failed"}
+    smtp_server.handler.decide = None
+    claim, _ = load_receipt(folder, repos.root)
+    assert claim is not None and claim.run is not None
+    claim.state, claim.emails[0].state, claim.emails[0].error = "sending", "sending", None
+    claim.run = dataclasses.replace(claim.run, id="another-run", ended_at=None)
+    write_receipt(folder, claim)  # a claim never committed: its part never went
+    assert _states(_run(repos, smtp_server, retry_failed=True)) == {SUB: "sent"}
+    assert len(smtp_server.received) == 1
+
+    (folder / "receipt.yaml").write_text("state: sent\n", encoding="utf-8")
+    with pytest.raises(OperationFailed, match=f"submissions/{SUB}/receipt.yaml: changed but not"):
+        _run(repos, smtp_server)
