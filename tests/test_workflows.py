@@ -101,8 +101,8 @@ def test_submit_never_cancels_and_ignores_receipt_only_commits() -> None:
 def test_resolve_passes_inputs_through_env() -> None:
     text = (WORKFLOWS / "resolve.yml").read_text()
     run = load("resolve.yml")["jobs"]["resolve"]["steps"][-1]
-    assert set(run["env"]) >= {"SUBMISSION", "DECISION", "NOTE"}
-    assert "${{" not in run["run"] and text.count("${{ inputs.") == 3
+    assert set(run["env"]) >= {"SUBMISSION", "DECISION", "NOTE", "PART", "FORCE"}
+    assert "${{" not in run["run"] and text.count("${{ inputs.") == 5
 
 
 def test_every_action_is_pinned_by_commit() -> None:
