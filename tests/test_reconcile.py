@@ -149,6 +149,29 @@ def test_match_on_page_two_goes_queued_to_complete_and_the_receipt_to_processed(
     assert len(fake.requests) == calls  # processed: never asked again
 
 
+def test_event_code_and_uri_of_v14_errors_are_kept_in_the_receipt(
+    tmp_path: Path, fake: FakeImpact, api: ImpactClient
+) -> None:
+    # v14 reference: ErrorDetail items carry EventCode (mobile actions) and Uri.
+    _, folder = sent_repo(tmp_path, CSV)
+    uri = f"/Advertisers/{SID}/FTPFileSubmissions/F-app/ErrorDetails/1"
+    error = {"Line": "2", "OrderId": "A-1", "Status": "Validation", "Reason": "NO_ITEM"}
+    fake.add(
+        FakeFile(
+            "F-app",
+            f"{SUB}.csv",
+            "2026-11-27T05:03:00Z",
+            errors=[{**error, "EventCode": "purchase", "Uri": uri}],
+        )
+    )
+    reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=1))
+    [entry] = receipt_of(folder, tmp_path).processing
+    assert entry.errors[0]["event_code"] == "purchase"
+    assert entry.errors[0]["uri"] == uri
+    [mapped] = explain_errors(tmp_path, receipt_of(folder, tmp_path))
+    assert (mapped.event_code, mapped.caught_by) == ("purchase", ("csv.item-incomplete",))
+
+
 def test_a_partial_receipt_asks_only_for_accepted_parts_and_stays_partial(
     tmp_path: Path, fake: FakeImpact, api: ImpactClient
 ) -> None:
