@@ -11,7 +11,7 @@ claim: the loser's ledger finds the other's receipt and skips the submission.
 Everything that could fail without the server (building, encoding and measuring every message,
 addresses and login) is checked before the first claim is pushed.
 
-Which submissions (../shared/contract.md, "receipt.yaml" states): no receipt; `partial` (only
+Which submissions (README.md, "Sending: run and resolve"): no receipt; `partial` (only
 the parts not accepted); `failed` when `--retry-failed` is given, or, unless a receipt commit
 started this run, when its files changed since the attempt or a person resolved it as not sent.
 A run counts as started by a receipt commit when HEAD only touches `submissions/*/receipt.yaml`
