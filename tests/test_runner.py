@@ -539,3 +539,9 @@ def test_an_uncommitted_claim_is_discarded_and_a_hand_edit_stops_the_run(
     (folder / "receipt.yaml").write_text("state: sent\n", encoding="utf-8")
     with pytest.raises(OperationFailed, match=f"submissions/{SUB}/receipt.yaml: changed but not"):
         _run(repos, smtp_server)
+
+
+def test_nothing_to_send_needs_no_remote(repos: Repos) -> None:
+    repos.work.delete_remote(repos.work.remote("origin"))
+    report = _run(repos, None)
+    assert (report.outcomes, report.exit_code) == ([], 0)

@@ -225,13 +225,22 @@ class Ledger:
             self.repo.git.checkout("HEAD", "--", rel)
 
     def unpushed(self) -> list[str]:
-        """Commits of HEAD the remote does not have (after fetching it), oldest first."""
-        remote, branch = push_target(self.repo)
+        """Commits of HEAD the remote does not have (after fetching it), oldest first; none
+        when there is nowhere to push (no remote, a detached HEAD)."""
+        try:
+            remote, branch = push_target(self.repo)
+        except UsageError:
+            return []
         try:
             self.repo.git.fetch("--quiet", remote, branch)
-            out = self.repo.git.log("--reverse", "--format=%h %s", "FETCH_HEAD..HEAD")
         except gitops.git.GitCommandError as exc:
-            raise PushFailed(f"cannot read {remote} {branch}: {_git_error(exc)}") from None
+            why = _git_error(exc)
+            if "couldn't find remote ref" not in why:
+                raise PushFailed(f"cannot read {remote} {branch}: {why}") from None
+            span = "HEAD"  # the branch is not on the remote yet: all of it is unpushed
+        else:
+            span = "FETCH_HEAD..HEAD"
+        out = self.repo.git.log("--reverse", "--format=%h %s", span)
         return [line for line in out.splitlines() if line.strip()]
 
     def _sync(self) -> None:
