@@ -545,3 +545,34 @@ def test_nothing_to_send_needs_no_remote(repos: Repos) -> None:
     repos.work.delete_remote(repos.work.remote("origin"))
     report = _run(repos, None)
     assert (report.outcomes, report.exit_code) == ([], 0)
+
+
+def test_a_run_whose_receipt_another_run_took_over_sends_no_further_part(
+    repos: Repos, smtp_server: SmtpServer
+) -> None:
+    repos.add_submission(SUB, _big_csv())
+    settings = _settings(repos, max_email_bytes=65536)
+    theirs = Path(str(repos.other.working_tree_dir))
+
+    def take_over(content: bytes, n: int) -> str:
+        """While part 1 is in DATA, someone forces a decision and another run claims."""
+        if n == 1:
+            repos.other.remote("origin").pull("main")
+            folder = theirs / "submissions" / SUB
+            receipt, _ = load_receipt(folder, theirs)
+            assert receipt is not None and receipt.run is not None
+            receipt.run = dataclasses.replace(receipt.run, id="another-run")
+            write_receipt(folder, receipt)
+            repos.other.index.add([f"submissions/{SUB}/receipt.yaml"])
+            repos.other.index.commit("retrobatch: sending (another run)")
+            repos.other.remote("origin").push("main").raise_if_error()
+        return "250"
+
+    smtp_server.handler.decide = take_over
+    report = _run(repos, smtp_server, settings)
+    assert smtp_server.handler.data_calls == 1
+    (outcome,) = report.outcomes
+    assert "another run took the receipt over" in outcome.detail
+    first = _origin_receipt(repos)["emails"][0]  # type: ignore[index]
+    assert first["state"] == "sent"  # the 250 this run got is recorded all the same
+    assert _origin_receipt(repos)["run"]["id"] == "another-run"  # type: ignore[index]

@@ -141,11 +141,11 @@ class Ledger:
             if not changes:
                 return None
             text = message if isinstance(message, str) else message(next(iter(changes.values())))
-            commit = self._commit(changes, text)
+            commit, rels = self._commit(changes, text)
             if not (push and self.push_enabled):
                 return commit
             try:
-                self.push()
+                self.push(rels)
                 return commit
             except PushConflict:
                 self.drop_head_commit()
@@ -155,12 +155,12 @@ class Ledger:
                 self._sync()
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _commit(self, changes: Changes, message: str) -> str:
+    def _commit(self, changes: Changes, message: str) -> tuple[str, list[str]]:
         rels = []
         for folder_rel, receipt in changes.items():
             path = write_receipt(self.root / folder_rel, receipt)
             rels.append(path.relative_to(self.root).as_posix())
-        return self.commit_paths(rels, message)
+        return self.commit_paths(rels, message), rels
 
     def commit_paths(self, rels: list[str], message: str) -> str:
         """Commit exactly these paths (whatever else is staged); the new commit's id."""
@@ -176,11 +176,14 @@ class Ledger:
             raise OperationFailed(f"cannot commit {', '.join(rels)}: {_git_error(exc)}") from None
         return gitops.head_commit(self.repo)
 
-    def push(self) -> None:
+    def push(self, mine: list[str] | None = None) -> None:
         """Push HEAD; when the remote moved, rebase onto it and try again (bounded).
 
-        PushConflict when the rebase conflicts (the caller drops its commit); PushFailed when
-        the remote cannot be reached or keeps refusing (the commits stay local).
+        PushConflict when the rebase conflicts, or when the remote changed any of the files
+        `mine` (the last commit's receipts) at all: git would merge edits to different lines of
+        one receipt silently, and the caller must see the other change (it drops its commit and
+        applies its update again). PushFailed when the remote cannot be reached or keeps
+        refusing (the commits stay local).
         """
         remote, branch = push_target(self.repo)
         problem = ""
@@ -194,6 +197,8 @@ class Ledger:
                 break
             self._sleep(self.delay * attempt)
             try:
+                if mine:
+                    self._refuse_their_changes(remote, branch, mine)
                 self._rebase(remote, branch)
             except gitops.git.GitCommandError as exc:
                 problem = _git_error(exc)
@@ -242,6 +247,13 @@ class Ledger:
             span = "FETCH_HEAD..HEAD"
         out = self.repo.git.log("--reverse", "--format=%h %s", span)
         return [line for line in out.splitlines() if line.strip()]
+
+    def _refuse_their_changes(self, remote: str, branch: str, mine: list[str]) -> None:
+        self.repo.git.fetch("--quiet", remote, branch)
+        out = self.repo.git.diff("--name-only", "-z", "HEAD~1", "FETCH_HEAD", "--", *mine)
+        theirs = [p for p in out.split("\0") if p]
+        if theirs:
+            raise PushConflict(f"{remote} {branch} changed {', '.join(theirs)} too")
 
     def _sync(self) -> None:
         remote, branch = push_target(self.repo)

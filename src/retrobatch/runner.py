@@ -489,7 +489,7 @@ class _Session:
 
 
 class _Lost(Exception):
-    """Another run recorded a receipt for the submission first."""
+    """Another run recorded a receipt for the submission first (or took it over)."""
 
 
 @dataclass(frozen=True)
@@ -508,6 +508,7 @@ def _send(session: _Session, c: _Candidate) -> Outcome:
     notes: list[str] = []
     ledger = session.ledger
     count = len(c.to_send)
+    stopped = ""  # why this run sent no further part
 
     def claim() -> dict[str, Receipt]:
         try:
@@ -532,11 +533,14 @@ def _send(session: _Session, c: _Candidate) -> Outcome:
     for index, part in enumerate(c.to_send):
         if index:
             if not lease.may_start_part(session.lease):
-                outcome.detail = "the run's lease ran out: the parts left are pending"
+                stopped = "the run's lease ran out: the parts left are pending"
                 break
             step = partial(_apply, session, c, facts, notes, part.attachment, False)
             try:
                 ledger.record(f"retrobatch: sending {c.id}" + _of(index + 1, count), step)
+            except _Lost:
+                stopped = "another run took the receipt over: this run sent no further part"
+                break
             except PushFailed as exc:
                 if not isinstance(exc, PushConflict):
                     ledger.drop_head_commit()  # its claim never reached the remote
@@ -546,7 +550,11 @@ def _send(session: _Session, c: _Candidate) -> Outcome:
     final = partial(_apply, session, c, facts, notes, None, True)
     receipt: Receipt | None = None
     try:
-        commit = ledger.record(lambda r: f"retrobatch: {r.state} {c.id}", final)
+        ledger.record(lambda r: f"retrobatch: {r.state} {c.id}", final)
+    except PushConflict as exc:  # the commit was dropped: what origin holds stands
+        session.report.push_failure = _push_message(
+            f"{exc}; this run's outcome for {c.id} is not recorded", session.sent, None, None
+        )
     except PushFailed as exc:
         commit = gitops.head_commit(session.repo)
         session.report.push_failure = _push_message(str(exc), session.sent, commit, None)
@@ -554,8 +562,8 @@ def _send(session: _Session, c: _Candidate) -> Outcome:
     assert receipt is not None
     outcome.status = receipt.state  # type: ignore[assignment]
     outcome.parts = [_line(receipt, line) for line in outcome.parts]
-    if notes:
-        outcome.detail = "; ".join(notes)
+    if notes or stopped:
+        outcome.detail = "; ".join([*notes, *([stopped] if stopped else [])])
     if receipt.state == "sending":
         outcome.detail = held_detail(receipt, own=True)
     return outcome
@@ -614,6 +622,9 @@ def _apply(
     receipt = session.ledger.read(c.folder_rel)
     if receipt is None:
         return {}
+    ours = receipt.run is not None and receipt.run.id == session.lease.id
+    if in_flight is not None and not ours:
+        raise _Lost  # a person forced a decision and another run claimed it since
     notes.clear()
     for attachment, fact in facts.items():
         part = receipt.part(attachment)
@@ -629,7 +640,7 @@ def _apply(
         part = receipt.part(in_flight)
         if part is not None and part.state == "pending":
             part.state = "sending"
-    if release and receipt.run is not None and receipt.run.id == session.lease.id:
+    if release and ours and receipt.run is not None:
         receipt.run.ended_at = timestamp()
     state = receipt.derive_state()
     receipt.state = state
