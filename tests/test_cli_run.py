@@ -1,5 +1,6 @@
 import base64
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,17 @@ def test_an_invalid_submission_is_one_line_pointing_at_check(
         f"[manifest.unknown-event-type] (retrobatch check submissions/{SUB} lists all)"
     )
     assert smtp.received == []
+
+
+def test_status_names_the_part_in_doubt_and_the_run(
+    repos: Repos, smtp: SmtpServer, capsys: Capture
+) -> None:
+    repos.add_submission(SUB, item_csv([("A-1", 1)]))
+    smtp.handler.decide = lambda content, n: "drop"
+    assert _cli(repos, "run") == 1
+    capsys.readouterr()
+    assert _cli(repos, "status", SUB) == 0
+    out = capsys.readouterr().out
+    assert f"retrobatch resolve {SUB} --sent|--not-sent" in out
+    (run_line,) = [line for line in out.splitlines() if line.startswith("RUN")]
+    assert f":{os.getpid()}, started " in run_line and ", ended " in run_line

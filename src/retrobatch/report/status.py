@@ -53,12 +53,24 @@ def details(s: SubmissionStatus) -> str:
         lines.append(f"{'REQUESTED BY':<12} {s.manifest.requested_by}")
     lines += [f"{'PROBLEM':<12} {p}" for p in s.problems]
     if s.receipt:
-        for part in s.receipt.emails:
+        run = s.receipt.run
+        if run is not None:
+            until = f"ended {run.ended_at}" if run.ended_at else f"lease until {run.expires_at}"
+            lines.append(f"{'RUN':<12} {run.where}, started {run.started_at}, {until}")
+        for number, part in enumerate(s.receipt.emails, start=1):
             reply = part.smtp_response or part.error or ""
             lines.append(
                 f"{'PART':<12} {part.attachment}: {part.state}, {part.rows:,} rows to {part.to}"
                 + (f" ({reply})" if reply else "")
             )
+            if part.state == "sending":
+                option = f" --part {number}" if len(s.receipt.emails) > 1 else ""
+                lines.append(
+                    f"{'IN DOUBT':<12} {part.message_id}: look for it in impact.com, then "
+                    f"retrobatch resolve {s.receipt.submission}{option} --sent|--not-sent"
+                )
+            if part.note:
+                lines.append(f"{'NOTE':<12} {part.note}")
         for proc in s.receipt.processing:
             counts = ""
             if proc.total_records is not None:
