@@ -156,9 +156,10 @@ def run(
         attempts=options.push_attempts,
         delay=options.push_delay,
     )
+    # what started the run is HEAD as checked out, before settling adds receipt commits
+    report = RunReport(started_by_receipt_commit=started_by_receipt_commit(repo, env))
     if sending:
         settle(ledger)
-    report = RunReport(started_by_receipt_commit=started_by_receipt_commit(repo, env))
     candidates = _plan(repo, root, settings, options, report)
     if not candidates:
         return report
