@@ -177,3 +177,17 @@ def test_status_names_the_part_in_doubt_and_the_run(
     assert f"retrobatch resolve {SUB} --sent|--not-sent" in out
     (run_line,) = [line for line in out.splitlines() if line.startswith("RUN")]
     assert f":{os.getpid()}, started " in run_line and ", ended " in run_line
+
+
+def test_resolve_help_and_readme_say_what_a_later_run_does(capsys: Capture) -> None:
+    with pytest.raises(SystemExit):
+        main(["resolve", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "the part becomes failed, and `retrobatch run --retry-failed` sends it again" in help_text
+    )
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert (
+        "`--not-sent` makes it `failed`, and a later `retrobatch run --retry-failed` sends it again"
+        in readme
+    )
