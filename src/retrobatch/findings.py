@@ -64,6 +64,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "csv.unreadable": ("error", "the file cannot be read at all"),
     "receipt.invalid": ("error", "receipt.yaml unreadable or violates its schema"),
     "repo.receipt-in-change": ("error", "a change adds or edits a receipt, which only run writes"),
+    "repo.special-file": ("error", "a link, FIFO, device or socket under submissions/"),
 }
 
 SEVERITIES: tuple[Severity, ...] = ("error", "warning")

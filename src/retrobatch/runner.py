@@ -43,7 +43,7 @@ from .receipts import (
     write_receipt,
 )
 from .settings import Settings
-from .submissions import SUBMISSIONS_DIR, SubmissionFolder, discover
+from .submissions import SUBMISSIONS_DIR, SubmissionFolder, scan
 
 Status = Literal[
     "sent",  # every part accepted by this run
@@ -188,7 +188,10 @@ def _plan(
 ) -> list[_Candidate]:
     due: list[SubmissionFolder] = []
     named: set[str] = set()
-    for folder in discover(root):
+    found = scan(root)
+    for name, problems in sorted(found.refused.items()):
+        report.outcomes.append(Outcome(name, "invalid", findings=problems))
+    for folder in found.folders:
         receipt, problems = load_receipt(folder.folder, root)
         if problems:
             report.outcomes.append(Outcome(folder.id, "invalid", findings=problems))

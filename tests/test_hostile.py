@@ -1,0 +1,144 @@
+"""A pull request written by an attacker: each case of issue 9's "What was seen", as a test.
+
+`check` is the gate and `run` executes with the secrets loaded, so every case is tried against
+both: a finding (or one line from `run`), nothing read or written outside the folder, nothing
+sent that the allow-list did not approve, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from retrobatch.cli import main
+from runner_env import Repos, SmtpServer, item_csv
+
+SUB = "2026-11-20-checkout-outage"
+Capture = pytest.CaptureFixture[str]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(("RETROBATCH_", "GITHUB_")):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def smtp(smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> SmtpServer:
+    for name, value in smtp_server.env().items():
+        monkeypatch.setenv(name, value)
+    return smtp_server
+
+
+def _cli(repos: Repos, *args: str) -> int:
+    return main([*args, "--repo", str(repos.root)])
+
+
+def _commit_all(repos: Repos, message: str = "hostile change") -> None:
+    repos.work.git.add(A=True)
+    repos.work.index.commit(message)
+    repos.work.remote("origin").push("main").raise_if_error()
+
+
+def _pull_request(repos: Repos) -> str:
+    """Start a branch from main as it is; returns the base commit for `check --base`."""
+    base = repos.work.head.commit.hexsha
+    repos.work.git.checkout("-b", "hostile")
+    return base
+
+
+# --- 1-3: links and special files ------------------------------------------------------------
+
+
+def test_a_receipt_tmp_linked_outside_is_an_error_and_run_writes_nothing_through_it(
+    repos: Repos, smtp: SmtpServer, tmp_path: Path, capsys: Capture
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n", encoding="utf-8")
+    base = repos.work.head.commit.hexsha
+    folder = repos.add_submission(SUB, item_csv([("A-1", 1)]), push=False)
+    (folder / "receipt.yaml.tmp").symlink_to(victim)
+    assert _cli(repos, "check", "--base", base) == 1
+    out = capsys.readouterr().out
+    assert f"submissions/{SUB}/receipt.yaml.tmp" in out and "[repo.special-file]" in out
+    _commit_all(repos)
+    assert _cli(repos, "run") == 1
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and f"{SUB}: invalid, not sent" in out
+    assert smtp.received == []
+    assert victim.read_text(encoding="utf-8") == "precious\n"
+    assert not (folder / "receipt.yaml").exists()
+
+
+def test_a_receipt_linked_to_itself_is_an_error_not_delivered(
+    repos: Repos, smtp: SmtpServer, capsys: Capture
+) -> None:
+    base = repos.work.head.commit.hexsha
+    folder = repos.add_submission(SUB, item_csv([("A-1", 1)]), push=False)
+    (folder / "receipt.yaml").symlink_to("receipt.yaml")
+    assert _cli(repos, "check", "--base", base) == 1
+    out = capsys.readouterr().out
+    assert f"submissions/{SUB}/receipt.yaml: a symbolic link" in out
+    _commit_all(repos)
+    assert _cli(repos, "run") == 1
+    assert f"{SUB}: invalid, not sent" in capsys.readouterr().out
+    assert smtp.received == []
+
+
+def test_a_manifest_linked_outside_the_repository_is_never_read(
+    repos: Repos, tmp_path: Path, capsys: Capture
+) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("aws_key: AKIA-never-printed\n", encoding="utf-8")
+    folder = repos.root / "submissions" / SUB
+    folder.mkdir()
+    (folder / "manifest.yaml").symlink_to(secret)
+    (folder / "conversions.csv").write_bytes(item_csv([("A-1", 1)]))
+    assert _cli(repos, "check") == 1
+    out = capsys.readouterr().out
+    assert "AKIA" not in out and "aws_key" not in out
+    assert f"submissions/{SUB}/manifest.yaml: a symbolic link" in out
+
+
+def test_a_linked_submission_folder_is_refused_by_check_and_run(
+    repos: Repos, smtp: SmtpServer, tmp_path: Path, capsys: Capture
+) -> None:
+    outside = tmp_path / "outside" / SUB
+    outside.mkdir(parents=True)
+    (outside / "manifest.yaml").write_text(
+        f"id: {SUB}\ntemplate: item-level\nevent_type: 12345\nfile: conversions.csv\n"
+        "description: d\nrequested_by: ana@brand.example\n",
+        encoding="utf-8",
+    )
+    (outside / "conversions.csv").write_bytes(item_csv([("A-1", 1)]))
+    (repos.root / "submissions" / SUB).symlink_to(outside, target_is_directory=True)
+    before = sorted(p.name for p in outside.iterdir())
+    assert _cli(repos, "check") == 1
+    assert f"submissions/{SUB}: a symbolic link" in capsys.readouterr().out
+    assert _cli(repos, "check", str(repos.root / "submissions" / SUB)) == 1
+    assert "[repo.special-file]" in capsys.readouterr().out
+    _commit_all(repos)
+    assert _cli(repos, "run") == 1
+    assert f"{SUB}: invalid, not sent" in capsys.readouterr().out
+    assert smtp.received == []
+    assert sorted(p.name for p in outside.iterdir()) == before
+
+
+def test_a_fifo_is_refused_without_being_opened(repos: Repos, capsys: Capture) -> None:
+    folder = repos.add_submission(SUB, item_csv([("A-1", 1)]), push=False)
+    os.mkfifo(folder / "receipt.yaml")  # opening it for reading would block forever
+    assert _cli(repos, "check") == 1
+    assert f"submissions/{SUB}/receipt.yaml: a FIFO" in capsys.readouterr().out
+    assert _cli(repos, "run", "--dry-run") == 1
+    assert f"{SUB}: invalid, not sent" in capsys.readouterr().out
+
+
+def test_a_link_deep_inside_a_folder_is_refused(repos: Repos, capsys: Capture) -> None:
+    folder = repos.add_submission(SUB, item_csv([("A-1", 1)]), push=False)
+    (folder / "a" / "b").mkdir(parents=True)
+    (folder / "a" / "b" / "loop").symlink_to("../../a", target_is_directory=True)
+    assert _cli(repos, "check") == 1
+    assert f"submissions/{SUB}/a/b/loop: a symbolic link" in capsys.readouterr().out
