@@ -17,8 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 
-
-
 def _schema_files() -> list[Path]:
     root = Path(__file__).resolve().parents[1] / "schemas"
     return sorted(root.glob("*.json"))

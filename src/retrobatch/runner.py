@@ -27,12 +27,19 @@ from typing import Literal
 import git
 
 from . import gitops
-from .batching import Part, split_batch
+from .batching import Part, part_name, split_batch
 from .checker import SubmissionReport, check_folders
 from .errors import UsageError
 from .findings import Finding
 from .mailer import DEFAULT_RETRY_DELAYS, HOW_TO_CONFIGURE, Delivery, Mailer, SmtpConfig
-from .message import Envelope, build_message, encoded_size, message_bytes, new_message_id
+from .message import (
+    Envelope,
+    build_message,
+    encoded_size,
+    envelope_problem,
+    message_bytes,
+    new_message_id,
+)
 from .receipts import (
     RECEIPT_FILE,
     EmailPart,
@@ -267,6 +274,10 @@ def _candidate(
     destination = settings.destination(manifest.event_type)
     assert destination is not None  # an unknown event type is an error finding
     envelope = Envelope(settings.sender, destination.address, manifest.cc)
+    unsafe = envelope_problem(envelope, part_name(sub.id, 1, 1), settings.cc_allowed_domains)
+    if unsafe is not None:
+        report.outcomes.append(Outcome(sub.id, "invalid", detail=unsafe))
+        return None
     split = split_batch(
         sub.csv_path,
         sub.csv_path.relative_to(root).as_posix(),
