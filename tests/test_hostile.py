@@ -142,3 +142,59 @@ def test_a_link_deep_inside_a_folder_is_refused(repos: Repos, capsys: Capture) -
     (folder / "a" / "b" / "loop").symlink_to("../../a", target_is_directory=True)
     assert _cli(repos, "check") == 1
     assert f"submissions/{SUB}/a/b/loop: a symbolic link" in capsys.readouterr().out
+
+
+# --- 8, 10: CSV that stalls or fills memory ---------------------------------------------------
+
+
+def _newline_cell_csv(newlines: int) -> bytes:
+    """One valid order, then an order whose quoted Category holds `newlines` line breaks."""
+    good = item_csv([("A-1", 1)])
+    row = good.decode().splitlines()[1]
+    cells = row.split(",")
+    cells[3], cells[8] = "A-2", '"' + "x\n" * newlines + '"'
+    return good + (",".join(cells) + "\n").encode()
+
+
+def test_a_cell_with_80000_line_breaks_is_read_in_one_pass(tmp_path: Path) -> None:
+    from retrobatch.batching import split_batch
+    from retrobatch.csvrecords import RecordReader
+
+    path = tmp_path / "x.csv"
+    path.write_bytes(_newline_cell_csv(80_000))
+    with path.open("rb") as fh:
+        records = list(RecordReader(fh))
+    assert [(r.first, r.last) for r in records] == [(1, 1), (2, 2), (3, 80_003)]
+    split = split_batch(path, "x.csv", SUB, "item-level", 10 * 1024 * 1024, lambda _n, n: n)
+    assert [p.rows for p in split.parts] == [2]
+
+
+def test_run_dry_run_reads_a_cell_of_80000_line_breaks(repos: Repos, capsys: Capture) -> None:
+    repos.add_submission(SUB, _newline_cell_csv(80_000))
+    assert _cli(repos, "run", "--dry-run") == 1  # check refuses the cell; nothing stalls
+    out = capsys.readouterr().out
+    assert out.startswith(f"{SUB}: invalid, not sent") and out.count("\n") == 1
+
+
+def test_a_line_longer_than_the_limit_stops_the_reader(
+    repos: Repos, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    from retrobatch import csvstream
+
+    monkeypatch.setattr(csvstream, "MAX_RECORD_BYTES", 1 << 20)
+    repos.add_submission(SUB, item_csv([("A-1", 1)]) + b"x" * (3 << 20), push=False)
+    assert _cli(repos, "check") == 1
+    out = capsys.readouterr().out
+    assert f"submissions/{SUB}/conversions.csv:3: line 3 runs past 1 MiB" in out
+    assert "[csv.record-too-long]" in out
+
+
+def test_the_record_reader_stops_at_its_limit(tmp_path: Path) -> None:
+    from retrobatch.csvrecords import RecordReader
+
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"a,b\n1,2\n" + b"y" * 5000 + b"\n3,4\n")
+    with path.open("rb") as fh:
+        reader = RecordReader(fh, limit=1000)
+        assert [r.raw for r in reader] == [b"a,b\n", b"1,2\n"]
+    assert reader.too_long == 3

@@ -62,6 +62,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "csv.nul-byte": ("error", "a NUL byte: the file is binary, not CSV"),
     "csv.malformed": ("error", "a record csv cannot parse: text after a closing quote, a lone CR"),
     "csv.unreadable": ("error", "the file cannot be read at all"),
+    "csv.record-too-long": ("error", "a line longer than one e-mail could carry (16 MiB)"),
     "receipt.invalid": ("error", "receipt.yaml unreadable or violates its schema"),
     "repo.receipt-in-change": ("error", "a change adds or edits a receipt, which only run writes"),
     "repo.special-file": ("error", "a link, FIFO, device or socket under submissions/"),
