@@ -198,3 +198,44 @@ def test_the_record_reader_stops_at_its_limit(tmp_path: Path) -> None:
         reader = RecordReader(fh, limit=1000)
         assert [r.raw for r in reader] == [b"a,b\n", b"1,2\n"]
     assert reader.too_long == 3
+
+
+# --- 9: YAML that crashed ---------------------------------------------------------------------
+
+MANIFEST = (
+    "id: {sub}\ntemplate: item-level\nevent_type: {event_type}\nfile: conversions.csv\n"
+    "description: {description}\nrequested_by: ana@brand.example\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "description", "line", "says"),
+    [
+        ("12345", "a bell \a rings", 5, "control character U+0007"),
+        ("12345", "a NUL \0 byte", 5, "control character U+0000"),
+        ("9" * 5001, "d", 3, "an integer of 5,001 characters"),
+        ("12345", "[" * 5000 + "]" * 5000, 5, "nest deeper than 32 levels"),
+    ],
+    ids=["bel", "nul", "5001-digits", "5000-levels"],
+)
+def test_hostile_yaml_in_a_manifest_is_a_finding_in_check_and_one_line_in_run(
+    repos: Repos, capsys: Capture, event_type: str, description: str, line: int, says: str
+) -> None:
+    folder = repos.add_submission(SUB, item_csv([("A-1", 1)]), push=False)
+    text = MANIFEST.format(sub=SUB, event_type=event_type, description=description)
+    (folder / "manifest.yaml").write_text(text, encoding="utf-8")
+    assert _cli(repos, "check") == 1
+    out = capsys.readouterr().out
+    assert f"submissions/{SUB}/manifest.yaml:{line}: " in out and says in out
+    assert "[manifest.syntax]" in out
+    assert _cli(repos, "run", "--dry-run") == 1
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and says in out
+
+
+def test_hostile_yaml_in_the_settings_is_one_line_exit_2(repos: Repos, capsys: Capture) -> None:
+    settings = repos.root / "retrobatch.yaml"
+    settings.write_text(settings.read_text() + "max_email_bytes: " + "7" * 5001 + "\n")
+    assert _cli(repos, "check") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "retrobatch.yaml:" in err and "5,001 characters" in err
