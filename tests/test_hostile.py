@@ -239,3 +239,129 @@ def test_hostile_yaml_in_the_settings_is_one_line_exit_2(repos: Repos, capsys: C
     assert _cli(repos, "check") == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "retrobatch.yaml:" in err and "5,001 characters" in err
+
+
+# --- 6: changes a reviewer must see -----------------------------------------------------------
+
+
+def _settings_change(repos: Repos, text: str) -> str:
+    base = _pull_request(repos)
+    (repos.root / "retrobatch.yaml").write_text(text, encoding="utf-8")
+    repos.work.git.add(A=True)
+    repos.work.index.commit("settings")
+    return base
+
+
+def test_destination_cc_domain_and_sender_changes_are_warnings_with_old_and_new(
+    repos: Repos, capsys: Capture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from runner_env import SETTINGS_YAML
+
+    changed = (
+        SETTINGS_YAML.replace("conversions@brand.example", "noreply@brand.example")
+        .replace("a1b2c3@inbound.example", "attacker@inbound.example")
+        .replace("[brand.example]", "[brand.example, evil.example]")
+        .replace('  "12345"', '  "777": {name: New, address: new@inbound.example}\n  "12345"')
+    )
+    base = _settings_change(repos, changed)
+    assert _cli(repos, "check", "--base", base) == 0
+    text = capsys.readouterr().out
+    expected = [
+        "retrobatch.yaml:2: warning: sender changed: conversions@brand.example -> "
+        "noreply@brand.example",
+        "retrobatch.yaml:5: warning: destination 12345 (Online Sale) redirected: "
+        "a1b2c3@inbound.example -> attacker@inbound.example",
+        "retrobatch.yaml:4: warning: destination 777 (New) added: batches of event type 777 "
+        "will be e-mailed to new@inbound.example",
+        "retrobatch.yaml:6: warning: cc_allowed_domains adds evil.example",
+    ]
+    for line in expected:
+        assert line in text, text
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    assert _cli(repos, "check", "--base", base, "--format", "github") == 0
+    github = capsys.readouterr().out
+    assert (
+        "::warning file=retrobatch.yaml,line=5,title=config.reviewed-change::destination 12345 "
+        "(Online Sale) redirected: a1b2c3@inbound.example -> attacker@inbound.example" in github
+    )
+    assert "line=6,title=config.reviewed-change::cc_allowed_domains adds evil.example" in github
+
+
+def test_a_removed_destination_is_a_warning(repos: Repos, capsys: Capture) -> None:
+    from runner_env import SETTINGS_YAML
+
+    without = SETTINGS_YAML.replace(
+        '  "12345": {name: Online Sale, address: a1b2c3@inbound.example}\n',
+        '  "9": {name: Other, address: other@inbound.example}\n',
+    )
+    base = _settings_change(repos, without)
+    _cli(repos, "check", "--base", base)
+    out = capsys.readouterr().out
+    assert "destination 12345 (Online Sale) removed: was a1b2c3@inbound.example" in out
+
+
+def test_github_format_warns_while_codeowners_has_only_placeholders(
+    repos: Repos, capsys: Capture
+) -> None:
+    from retrobatch import scaffold
+
+    codeowners = repos.root / ".github" / "CODEOWNERS"
+    codeowners.parent.mkdir()
+    codeowners.write_text((scaffold.skeleton() / "CODEOWNERS").read_text(), encoding="utf-8")
+    assert _cli(repos, "check", "--format", "github") == 0
+    out = capsys.readouterr().out
+    assert out.count("title=config.no-owner::") == 2
+    assert "retrobatch.yaml has no real owner in .github/CODEOWNERS" in out
+    codeowners.write_text("/retrobatch.yaml @acme/owners\n/.github/ @acme/owners\n")
+    assert _cli(repos, "check", "--format", "github") == 0
+    assert "config.no-owner" not in capsys.readouterr().out
+    codeowners.write_text("* @your-org/conversion-owners\n")
+    _cli(repos, "check", "--format", "github")
+    assert capsys.readouterr().out.count("title=config.no-owner::") == 2
+
+
+# --- the push token goes to the GitHub host only ---------------------------------------------
+
+
+def _credential_fill(repo: Path, host: str, env: dict[str, str]) -> str:
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "credential", "fill"],
+        cwd=repo,
+        input=f"protocol=https\nhost={host}\npath=o/r.git\n\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    return done.stdout
+
+
+def test_the_credential_helper_answers_only_for_the_github_host(tmp_path: Path) -> None:
+    import subprocess
+
+    import git
+    import yaml
+
+    from retrobatch import scaffold
+
+    action = yaml.safe_load(
+        (scaffold.skeleton() / scaffold.SETUP_ACTION).read_text()
+    )
+    (step,) = [s for s in action["runs"]["steps"] if "credential" in s.get("run", "")]
+    repo = tmp_path / "clone"
+    git.Repo.init(repo)
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": os.environ["PATH"],
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "/bin/false",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "RETROBATCH_PUSH_TOKEN": "ghs_token_for_github_only",
+    }
+    subprocess.run(["bash", "-c", step["run"]], cwd=repo, env=env, check=True, timeout=60)
+    assert "password=ghs_token_for_github_only" in _credential_fill(repo, "github.com", env)
+    for host in ("evil.example", "github.com.evil.example", "gist.github.com"):
+        assert "ghs_token" not in _credential_fill(repo, host, env)

@@ -65,6 +65,8 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "csv.record-too-long": ("error", "a line longer than one e-mail could carry (16 MiB)"),
     "receipt.invalid": ("error", "receipt.yaml unreadable or violates its schema"),
     "repo.receipt-in-change": ("error", "a change adds or edits a receipt, which only run writes"),
+    "config.reviewed-change": ("warning", "retrobatch.yaml changes a destination, cc or sender"),
+    "config.no-owner": ("warning", "retrobatch.yaml or .github/ has no real owner in CODEOWNERS"),
     "repo.special-file": ("error", "a link, FIFO, device or socket under submissions/"),
 }
 
