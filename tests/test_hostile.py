@@ -7,10 +7,14 @@ sent that the allow-list did not approve, never a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
+import re
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from retrobatch.cli import main
 from runner_env import Repos, SmtpServer, item_csv
@@ -346,9 +350,7 @@ def test_the_credential_helper_answers_only_for_the_github_host(tmp_path: Path) 
 
     from retrobatch import scaffold
 
-    action = yaml.safe_load(
-        (scaffold.skeleton() / scaffold.SETUP_ACTION).read_text()
-    )
+    action = yaml.safe_load((scaffold.skeleton() / scaffold.SETUP_ACTION).read_text())
     (step,) = [s for s in action["runs"]["steps"] if "credential" in s.get("run", "")]
     repo = tmp_path / "clone"
     git.Repo.init(repo)
@@ -365,3 +367,128 @@ def test_the_credential_helper_answers_only_for_the_github_host(tmp_path: Path) 
     assert "password=ghs_token_for_github_only" in _credential_fill(repo, "github.com", env)
     for host in ("evil.example", "github.com.evil.example", "gist.github.com"):
         assert "ghs_token" not in _credential_fill(repo, host, env)
+
+
+# --- 4, 5: newlines and addresses that say one thing and send another ------------------------
+
+
+def test_cc_that_parses_to_another_address_is_an_error_and_never_reaches_rcpt(
+    repos: Repos, smtp: SmtpServer, capsys: Capture
+) -> None:
+    folder = repos.add_submission(SUB, item_csv([("A-1", 1)]), cc=("x(@brand.example",))
+    assert _cli(repos, "check") == 1
+    out = capsys.readouterr().out
+    assert f"submissions/{SUB}/manifest.yaml:7: cc: 'x(@brand.example' is not of the form" in out
+    assert _cli(repos, "run") == 1
+    assert f"{SUB}: invalid, not sent" in capsys.readouterr().out
+    assert smtp.received == [] and not (folder / "receipt.yaml").exists()
+
+
+def test_a_destination_with_a_trailing_newline_is_refused(repos: Repos, capsys: Capture) -> None:
+    settings = repos.root / "retrobatch.yaml"
+    settings.write_text(
+        settings.read_text().replace(
+            "address: a1b2c3@inbound.example}", 'address: "a1b2c3@inbound.example\\n"}'
+        )
+    )
+    assert _cli(repos, "check") == 2
+    err = capsys.readouterr().err
+    assert "retrobatch.yaml:4: " in err and "destinations" in err and err.count("\n") == 1
+
+
+def test_message_building_refuses_a_line_break_in_any_header_value() -> None:
+    from retrobatch.message import Envelope, UnsafeHeader, build_message
+
+    good = Envelope("conversions@brand.example", "a1b2c3@inbound.example", ("f@brand.example",))
+    build_message(good, "x.csv", b"a\n", "<1@brand.example>")
+    bad = [
+        (Envelope("conversions@brand.example", "a1b2c3@inbound.example\n"), "x.csv", "<1@b>"),
+        (Envelope("conversions@brand.example\r", "a1b2c3@inbound.example"), "x.csv", "<1@b>"),
+        (
+            Envelope(good.sender, good.to, ("f@brand.example\nBcc: e@evil.example",)),
+            "x.csv",
+            "<1@b>",
+        ),
+        (good, "x.csv\nX-Injected: 1", "<1@b>"),
+        (good, "x.csv", "<1@b>\r\nBcc: e@evil.example"),
+        (Envelope(good.sender, "x(@inbound.example"), "x.csv", "<1@b>"),
+    ]
+    for envelope, attachment, message_id in bad:
+        with pytest.raises(UnsafeHeader):
+            build_message(envelope, attachment, b"a\n", message_id)
+
+
+# --- 7: secrets echoed back -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "password", ["s3cret-Pa55word", "two  spaces\tand a tab", "p@ss/w+rd=&?", "ünïcode pässwörd"]
+)
+def test_every_echoed_form_of_the_password_is_scrubbed(password: str) -> None:
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    from retrobatch.mailer import Mailer, SmtpConfig
+
+    user = "apikey"
+    mailer = Mailer(SmtpConfig("127.0.0.1", 25, "none", user, password))
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    forms = [
+        password,
+        " ".join(password.split()),
+        password.replace(" ", "\n "),
+        b64(password),
+        b64(password).rstrip("="),
+        b64(f"\0{user}\0{password}"),
+        b64(f"\0{user}\0{password}").rstrip("="),
+        quote(password, safe=""),
+        quote_plus(password),
+    ]
+    for form in forms:
+        shown = mailer.scrub(f"535 5.7.8  echo: {form}  end")
+        assert shown == "535 5.7.8 echo: *** end", (form, shown)
+
+
+def test_a_server_echoing_the_unpadded_base64_password_leaks_nothing(
+    repos: Repos, smtp: SmtpServer, capsys: Capture
+) -> None:
+    import base64
+
+    from runner_env import SMTP_PASSWORD, SMTP_USER
+
+    plain = base64.b64encode(f"\0{SMTP_USER}\0{SMTP_PASSWORD}".encode()).decode().rstrip("=")
+    login = base64.b64encode(SMTP_PASSWORD.encode()).decode().rstrip("=")
+    smtp.handler.decide = lambda content, n: f"554 5.7.1 saw {plain}  and\t{login}"
+    repos.add_submission(SUB, item_csv([("A-1", 1)]))
+    assert _cli(repos, "run") == 1
+    out = capsys.readouterr().out
+    history = repos.origin.git.log("-p", "--all")
+    assert "554 5.7.1 saw *** and ***" in out and "saw *** and ***" in history
+    for text in (out, history):
+        assert plain not in text and login not in text and login[:-2] not in text
+
+
+def test_an_impact_error_shows_its_status_and_message_only(httpserver: HTTPServer) -> None:
+    from werkzeug import Request, Response
+
+    from retrobatch.impact_api import Credentials, ImpactApiError, ImpactClient, RetryPolicy
+
+    token = "tok-SECRET-123"
+
+    def echo(request: Request) -> Response:
+        said = f"Authorization: {request.headers.get('Authorization')} token {token}"
+        body = json.dumps({"Message": f"Invalid page size (you sent {token})", "Echo": said})
+        return Response(body, status=f"400 {said}", content_type="application/json")
+
+    httpserver.expect_request(re.compile(r"^/.*")).respond_with_handler(echo)
+    api = ImpactClient(
+        Credentials("IRsid", token), httpserver.url_for("/"), retry=RetryPolicy(sleep=print)
+    )
+    with api, pytest.raises(ImpactApiError) as caught:
+        api.list_submissions(dt.datetime(2026, 11, 27, tzinfo=dt.UTC))
+    text = str(caught.value)
+    assert text.endswith(": HTTP 400 (Invalid page size (you sent ***))")
+    assert token not in text and "Authorization" not in text and "Basic" not in text
