@@ -492,3 +492,39 @@ def test_an_impact_error_shows_its_status_and_message_only(httpserver: HTTPServe
     text = str(caught.value)
     assert text.endswith(": HTTP 400 (Invalid page size (you sent ***))")
     assert token not in text and "Authorization" not in text and "Basic" not in text
+
+
+def test_run_refuses_a_link_recorded_in_the_commit_even_if_the_checkout_made_a_file(
+    repos: Repos, smtp: SmtpServer, capsys: Capture
+) -> None:
+    folder = repos.add_submission(SUB, item_csv([("A-1", 1)]), push=False)
+    # As a checkout with core.symlinks=false leaves it: a plain file holding the link's target.
+    (folder / "receipt.yaml.tmp").write_text("../../.git/config", encoding="utf-8")
+    blob = repos.work.git.hash_object("-w", str(folder / "receipt.yaml.tmp"))
+    rel = f"submissions/{SUB}/receipt.yaml.tmp"
+    repos.work.git.update_index("--add", "--cacheinfo", f"120000,{blob},{rel}")
+    repos.work.index.update()
+    repos.work.git.commit("-m", "a link in the commit")
+    assert repos.work.git.ls_tree("HEAD", rel).startswith("120000")
+    assert _cli(repos, "run") == 1
+    assert f"{SUB}: invalid, not sent: 1 error(s), first {rel}: a symbolic link" in (
+        capsys.readouterr().out
+    )
+    assert smtp.received == []
+
+
+def test_a_stray_file_or_folder_where_run_writes_is_an_error(
+    repos: Repos, smtp: SmtpServer, capsys: Capture
+) -> None:
+    folder = repos.add_submission(SUB, item_csv([("A-1", 1)]), push=False)
+    (folder / "receipt.yaml.tmp").mkdir()
+    (folder / "receipt.yaml.tmp" / "x").write_text("x", encoding="utf-8")
+    (folder / "README.md").write_text("why this batch\n", encoding="utf-8")
+    assert _cli(repos, "check") == 1
+    out = capsys.readouterr().out
+    assert f"submissions/{SUB}/receipt.yaml.tmp: a submission folder holds only" in out
+    assert "README.md" not in out
+    _commit_all(repos)
+    assert _cli(repos, "run") == 1
+    assert f"{SUB}: invalid, not sent" in capsys.readouterr().out
+    assert smtp.received == []

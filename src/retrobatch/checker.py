@@ -19,7 +19,7 @@ from .findings import Finding, count
 from .manifest import Manifest, load_manifest
 from .receipts import Receipt, load_receipt, parse_timestamp
 from .settings import SETTINGS_FILE, Settings
-from .submissions import Scan, SubmissionFolder, named_folder, scan
+from .submissions import Scan, SubmissionFolder, named_folder, scan, unexpected
 
 # Given a CSV's path and size, a callback for its progress (bytes read; -1 when done), or None.
 ProgressFor = Callable[[str, int], Progress | None]
@@ -150,6 +150,8 @@ def check_folders(
         loaded = load_manifest(folder.folder, root, settings)
         sub.manifest, sub.csv_path = loaded.manifest, loaded.csv_path
         sub.findings += loaded.findings
+        if sub.manifest is not None:
+            sub.findings += unexpected(folder, sub.manifest.file)
         if sub.manifest is not None and sub.csv_path is not None:
             rel = sub.csv_path.relative_to(root).as_posix()
             tell = progress(rel, sub.csv_path.stat().st_size) if progress else None

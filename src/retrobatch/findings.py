@@ -68,6 +68,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "config.reviewed-change": ("warning", "retrobatch.yaml changes a destination, cc or sender"),
     "config.no-owner": ("warning", "retrobatch.yaml or .github/ has no real owner in CODEOWNERS"),
     "repo.special-file": ("error", "a link, FIFO, device or socket under submissions/"),
+    "repo.unexpected-file": ("error", "a file other than manifest, CSV, receipt, README"),
 }
 
 SEVERITIES: tuple[Severity, ...] = ("error", "warning")

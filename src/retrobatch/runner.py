@@ -196,6 +196,8 @@ def _plan(
     due: list[SubmissionFolder] = []
     named: set[str] = set()
     found = scan(root)
+    for rel, kind in gitops.special_entries(repo, "HEAD", SUBMISSIONS_DIR):
+        found.refuse(rel, kind)  # what run sends is the commit: a link there is refused too
     for name, problems in sorted(found.refused.items()):
         report.outcomes.append(Outcome(name, "invalid", findings=problems))
     for folder in found.folders:

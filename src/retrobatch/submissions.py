@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .findings import Finding, finding
 from .manifest import MANIFEST_FILE
@@ -19,6 +19,7 @@ from .receipts import RECEIPT_FILE
 
 SUBMISSIONS_DIR = "submissions"
 SPECIAL_CODE = "repo.special-file"
+UNEXPECTED_CODE = "repo.unexpected-file"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,15 @@ class Scan:
 
     folders: list[SubmissionFolder] = field(default_factory=list)
     refused: dict[str, list[Finding]] = field(default_factory=dict)
+
+    def refuse(self, rel: str, kind: str) -> None:
+        """Refuse the folder holding `rel` (a path under `submissions/`) as `kind`."""
+        parts = rel.split("/")
+        name = parts[1] if len(parts) > 1 else parts[0]
+        self.folders = [f for f in self.folders if f.id != name]
+        problem = special_finding(rel, kind)
+        if problem not in self.refused.get(name, []):
+            self.refused.setdefault(name, []).append(problem)
 
     def refused_for(self, names: set[str] | None) -> list[Finding]:
         """The findings of the refused entries named (all when `names` is None)."""
@@ -125,6 +135,34 @@ def _special_below(folder: Path, rel: str) -> list[Finding]:
             elif stat.S_ISDIR(mode):
                 stack.append((Path(entry.path), entry_rel))
     return sorted(problems, key=lambda f: f.path)
+
+
+README_NAMES = frozenset({"README.md", "README.txt", "README"})
+
+
+def unexpected(folder: SubmissionFolder, csv_name: str) -> list[Finding]:
+    """Entries other than the manifest, the CSV it names (and the folders on its way), the
+    receipt and a README: a stray `receipt.yaml.tmp` or folder would stand where `run` writes."""
+    wanted = {MANIFEST_FILE, RECEIPT_FILE, *README_NAMES}
+    problems = []
+    current, rel = folder.folder, folder.rel
+    parts = PurePosixPath(csv_name).parts
+    for depth, part in enumerate(parts):
+        allowed = {*wanted, part} if depth == 0 else {part}
+        for entry in sorted(os.scandir(current), key=lambda e: e.name):
+            if entry.name not in allowed:
+                problems.append(
+                    finding(
+                        UNEXPECTED_CODE,
+                        f"{rel}/{entry.name}",
+                        "a submission folder holds only its manifest, the CSV it names, its "
+                        "receipt and a README: remove this",
+                    )
+                )
+        current, rel = current / part, f"{rel}/{part}"
+        if depth < len(parts) - 1 and not current.is_dir():
+            break
+    return problems
 
 
 def discover(root: Path) -> list[SubmissionFolder]:
