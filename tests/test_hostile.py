@@ -528,3 +528,28 @@ def test_a_stray_file_or_folder_where_run_writes_is_an_error(
     assert _cli(repos, "run") == 1
     assert f"{SUB}: invalid, not sent" in capsys.readouterr().out
     assert smtp.received == []
+
+
+def test_settings_linked_outside_the_repository_are_not_read(
+    repos: Repos, tmp_path: Path, capsys: Capture
+) -> None:
+    outside = tmp_path / "elsewhere.yaml"
+    settings = repos.root / "retrobatch.yaml"
+    outside.write_text(settings.read_text(), encoding="utf-8")
+    settings.unlink()
+    settings.symlink_to(outside)
+    assert _cli(repos, "check") == 2
+    err = capsys.readouterr().err
+    assert err == "retrobatch.yaml: is a symbolic link: it must be a regular file [config.syntax]\n"
+
+
+def test_check_base_refuses_a_link_recorded_in_the_commit(repos: Repos, capsys: Capture) -> None:
+    base = _pull_request(repos)
+    folder = repos.add_submission(SUB, item_csv([("A-1", 1)]), push=False)
+    (folder / "receipt.yaml").write_text("../../.git/config", encoding="utf-8")
+    blob = repos.work.git.hash_object("-w", str(folder / "receipt.yaml"))
+    rel = f"submissions/{SUB}/receipt.yaml"
+    repos.work.git.update_index("--add", "--cacheinfo", f"120000,{blob},{rel}")
+    repos.work.git.commit("-m", "a receipt that git records as a link")
+    assert _cli(repos, "check", "--base", base) == 1
+    assert f"{rel}: a symbolic link" in capsys.readouterr().out

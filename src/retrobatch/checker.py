@@ -12,14 +12,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import repo_rules
+from . import gitops, repo_rules
 from .csvcheck import CsvContext, CsvResult, CsvStats, Progress, check_csv
 from .errors import UsageError
 from .findings import Finding, count
 from .manifest import Manifest, load_manifest
 from .receipts import Receipt, load_receipt, parse_timestamp
 from .settings import SETTINGS_FILE, Settings
-from .submissions import Scan, SubmissionFolder, named_folder, scan, unexpected
+from .submissions import (
+    SUBMISSIONS_DIR,
+    Scan,
+    SubmissionFolder,
+    named_folder,
+    scan,
+    unexpected,
+)
 
 # Given a CSV's path and size, a callback for its progress (bytes read; -1 when done), or None.
 ProgressFor = Callable[[str, int], Progress | None]
@@ -111,6 +118,9 @@ def check(
     progress: ProgressFor | None = None,
 ) -> CheckReport:
     found = scan(root)
+    if base is not None:  # a pull request: what merges is the commit, where git records links
+        for rel, kind in gitops.special_entries(gitops.open_repo(root), "HEAD", SUBMISSIONS_DIR):
+            found.refuse(rel, kind)
     folders, named, refused = select(root, paths, found)
     report = CheckReport()
     report.findings += refused

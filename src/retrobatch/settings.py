@@ -56,6 +56,10 @@ class Settings:
 def load_settings(root: Path) -> tuple[Settings | None, list[Finding]]:
     """Settings, or None with the findings that explain why not."""
     path = root / SETTINGS_FILE
+    if path.is_symlink():  # it decides where batches go: never read from outside the repository
+        return None, [
+            finding("config.syntax", SETTINGS_FILE, "is a symbolic link: it must be a regular file")
+        ]
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
