@@ -553,3 +553,28 @@ def test_check_base_refuses_a_link_recorded_in_the_commit(repos: Repos, capsys: 
     repos.work.git.commit("-m", "a receipt that git records as a link")
     assert _cli(repos, "check", "--base", base) == 1
     assert f"{rel}: a symbolic link" in capsys.readouterr().out
+
+
+def test_submissions_itself_linked_elsewhere_is_refused(
+    repos: Repos, tmp_path: Path, capsys: Capture
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    (repos.root / "submissions").rename(elsewhere)
+    (repos.root / "submissions").symlink_to(elsewhere, target_is_directory=True)
+    assert _cli(repos, "check") == 1
+    assert "submissions: a symbolic link" in capsys.readouterr().out
+    assert _cli(repos, "run", "--dry-run") == 1
+    assert capsys.readouterr().out.startswith("submissions: invalid, not sent")
+
+
+def test_a_socket_is_refused(
+    repos: Repos, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    folder = repos.add_submission(SUB, item_csv([("A-1", 1)]), push=False)
+    monkeypatch.chdir(folder)  # AF_UNIX paths are short: bind relative to the folder
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind("s")
+        assert _cli(repos, "check") == 1
+    assert f"submissions/{SUB}/s: a socket" in capsys.readouterr().out
