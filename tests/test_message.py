@@ -67,9 +67,10 @@ def test_mime_version_is_on_the_message_not_only_the_part() -> None:
 
 
 def test_unsendable_addresses_are_named() -> None:
+    """The run's preflight asks the one address parser that `check` uses."""
     assert unsendable_address("finance@brand.example") is None
-    assert "non-ASCII" in str(unsendable_address("jürgen@brand.example"))
-    assert "line break" in str(unsendable_address("a@brand.example\r\nBcc: x@evil.example"))
-    assert "line break" in str(unsendable_address("a@brand.example\n"))
-    assert "spaces" in str(unsendable_address("a b@brand.example"))
-    assert "not an address" in str(unsendable_address("brand.example"))
+    assert "ASCII" in str(unsendable_address("jürgen@brand.example"))
+    assert "ASCII" in str(unsendable_address("a@brand.example\r\nBcc: x@evil.example"))
+    assert "ASCII" in str(unsendable_address("a@brand.example\n"))
+    assert "name@domain" in str(unsendable_address("a b@brand.example"))
+    assert "name@domain" in str(unsendable_address("brand.example"))

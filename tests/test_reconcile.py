@@ -325,7 +325,7 @@ def test_a_complete_file_of_zero_records_is_called_unread(
 
 def test_errors_of_split_parts_map_to_the_original_lines(tmp_path: Path) -> None:
     lines = item_rows("A-1", "A-2", "A-3").encode().splitlines(keepends=True)
-    committed = b"".join(lines[:5]) + b" \r\n" + b"".join(lines[5:])  # a blank line at 6
+    committed = b"".join(lines[:5]) + b"\r\n" + b"".join(lines[5:])  # a blank line at 6
     factory = RepoFactory(tmp_path)
     folder = factory.submission(SUB, committed)
     one = lines[0] + b"".join(lines[1:5])

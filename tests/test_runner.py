@@ -444,7 +444,7 @@ def test_an_unsendable_cc_leaves_no_receipt(repos: Repos, smtp_server: SmtpServe
     head = repos.work.head.commit.hexsha
     report = _run(repos, smtp_server)
     assert (_states(report), report.exit_code) == ({SUB: "invalid"}, 1)
-    assert "non-ASCII" in report.outcomes[0].detail
+    assert "ASCII" in " ".join(f.message for f in report.outcomes[0].findings)
     assert smtp_server.received == [] and smtp_server.logins == []
     assert repos.origin_file(RECEIPT) is None
     assert repos.work.head.commit.hexsha == head
@@ -454,7 +454,7 @@ def test_an_unsendable_sender_stops_the_run_before_any_receipt(
     repos: Repos, smtp_server: SmtpServer
 ) -> None:
     repos.add_submission(SUB, item_csv([("A-1", 1)]))
-    with pytest.raises(UsageError, match=r"retrobatch\.yaml: sender .* non-ASCII"):
+    with pytest.raises(UsageError, match=r"retrobatch\.yaml: sender .* ASCII"):
         _run(repos, smtp_server, _settings(repos, sender="convérsions@brand.example"))
     assert repos.origin_file(RECEIPT) is None and smtp_server.received == []
 

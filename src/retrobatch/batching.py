@@ -8,16 +8,17 @@ is never held in memory whole. A batch that fits in one message is the committed
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .csvrecords import RecordReader
 from .findings import Finding, finding
 from .templates import column_index
 
 _CHUNK = 1 << 20
+_NEVER_FITS = 1 << 62  # the length given to a record too long to read: no message holds it
 
 # Measures a message: (attachment name, attachment length) -> encoded message size.
 Sizer = Callable[[str, int], int]
@@ -185,46 +186,22 @@ def _orders(records: Iterator[_Record]) -> Iterator[list[_Record]]:
 
 
 def _records(path: Path, template: str) -> Iterator[_Record]:
-    """The header, then each non-blank record with its OrderId, from the raw bytes.
-
-    A record ends at a line end outside quotes, so a quoted value holding a line break stays
-    in its record, as impact.com's CSV reader sees it.
-    """
+    """The header, then each non-blank record with its OrderId. A record past the reader's
+    limit ends the file here as one record without a key (no message can carry it)."""
     key_index: int | None = None
-    offset = 0
-    line_no = 0
-    pending: list[bytes] = []
-    start = start_line = 0
-    first = True
     with path.open("rb") as fh:
-        for raw in fh:
-            line_no += 1
-            if not pending:
-                start, start_line = offset, line_no
-            pending.append(raw)
-            offset += len(raw)
-            text = b"".join(pending)
-            if text.count(b'"') % 2:
+        reader = RecordReader(fh)
+        for number, record in enumerate(reader):
+            if number == 0:
+                key_index = column_index(template, record.fields(), "OrderId")
+                yield _Record(record.offset, len(record.raw), record.first, None)
                 continue
-            pending = []
-            if first:
-                first = False
-                fields = _fields(text)
-                key_index = column_index(template, fields, "OrderId")
-                yield _Record(start, len(text), start_line, None)
-                continue
-            if not text.rstrip(b"\r\n"):  # an empty line, as the checker counts one
+            if record.blank:  # an empty line, as the checker counts one
                 continue
             key = None
-            if key_index is not None:
-                fields = _fields(text)
+            if key_index is not None and record.closed:
+                fields = record.fields()
                 key = fields[key_index] if key_index < len(fields) else ""
-            yield _Record(start, len(text), start_line, key)
-        if pending:  # an unclosed quote runs to the end: one record, as the checker reports it
-            text = b"".join(pending)
-            yield _Record(start, len(text), start_line, None)
-
-
-def _fields(record: bytes) -> list[str]:
-    text = record.decode("utf-8", "replace")
-    return next(csv.reader([text.rstrip("\r\n")], strict=False), [])
+            yield _Record(record.offset, len(record.raw), record.first, key)
+        if reader.too_long is not None:
+            yield _Record(0, _NEVER_FITS, reader.too_long, None)

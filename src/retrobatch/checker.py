@@ -7,18 +7,26 @@ delivered submissions are history, re-validated only when named (as of their `se
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import repo_rules
+from . import gitops, repo_rules
 from .csvcheck import CsvContext, CsvResult, CsvStats, Progress, check_csv
 from .errors import UsageError
 from .findings import Finding, count
 from .manifest import Manifest, load_manifest
 from .receipts import Receipt, load_receipt, parse_timestamp
 from .settings import SETTINGS_FILE, Settings
-from .submissions import SubmissionFolder, containing, discover
+from .submissions import (
+    SUBMISSIONS_DIR,
+    Scan,
+    SubmissionFolder,
+    named_folder,
+    scan,
+    unexpected,
+)
 
 # Given a CSV's path and size, a callback for its progress (bytes read; -1 when done), or None.
 ProgressFor = Callable[[str, int], Progress | None]
@@ -72,25 +80,32 @@ def parse_as_of(text: str) -> dt.datetime:
         raise UsageError(f"--as-of {text!r}: expected a date, YYYY-MM-DD") from None
 
 
-def select(root: Path, paths: list[Path] | None) -> tuple[list[SubmissionFolder], set[str]]:
-    """The folders to check, and the ids named explicitly (checked even when delivered)."""
+def select(
+    root: Path, paths: list[Path] | None, found: Scan
+) -> tuple[list[SubmissionFolder], set[str], list[Finding]]:
+    """The folders to check, the ids named explicitly (checked even when delivered), and the
+    refused entries (links, special files) among what was asked for."""
     if not paths:
-        return discover(root), set()
+        return found.folders, set(), found.refused_for(None)
+    safe = {f.id: f for f in found.folders}
     chosen: dict[str, SubmissionFolder] = {}
     named: set[str] = set()
+    refused: set[str] = set()
     for path in paths:
         absolute = path if path.is_absolute() else Path.cwd() / path
-        if not absolute.exists():
+        if not os.path.lexists(absolute):
             raise UsageError(f"{path}: no such file or folder")
-        if absolute.resolve() == (root / SETTINGS_FILE).resolve():
-            for sub in discover(root):
-                chosen.setdefault(sub.id, sub)
+        if os.path.abspath(absolute) == os.path.abspath(root / SETTINGS_FILE):
+            chosen.update({f.id: f for f in found.folders})
+            refused.update(found.refused)
             continue
-        sub = containing(root, absolute)
-        if sub is not None:
-            chosen[sub.id] = sub
-            named.add(sub.id)
-    return sorted(chosen.values(), key=lambda s: s.id), named
+        name = named_folder(root, absolute)
+        if name in found.refused:
+            refused.add(name)
+        elif name in safe:
+            chosen[name] = safe[name]
+            named.add(name)
+    return sorted(chosen.values(), key=lambda s: s.id), named, found.refused_for(refused)
 
 
 def check(
@@ -102,14 +117,19 @@ def check(
     as_of: dt.datetime | None = None,
     progress: ProgressFor | None = None,
 ) -> CheckReport:
-    folders, named = select(root, paths)
+    found = scan(root)
+    if base is not None:  # a pull request: what merges is the commit, where git records links
+        for rel, kind in gitops.special_entries(gitops.open_repo(root), "HEAD", SUBMISSIONS_DIR):
+            found.refuse(rel, kind)
+    folders, named, refused = select(root, paths, found)
     report = CheckReport()
+    report.findings += refused
     if base is not None:
         changed = repo_rules.ChangeSet.since(root, base)
         report.findings += changed.findings
         folders = [f for f in folders if changed.touches(f.rel)] if not paths else folders
         if changed.settings_changed:
-            folders = sorted({*folders, *discover(root)}, key=lambda s: s.id)
+            folders = sorted({*folders, *found.folders}, key=lambda s: s.id)
     report.submissions = check_folders(
         root, settings, folders, as_of=as_of, named=named, progress=progress
     )
@@ -140,6 +160,8 @@ def check_folders(
         loaded = load_manifest(folder.folder, root, settings)
         sub.manifest, sub.csv_path = loaded.manifest, loaded.csv_path
         sub.findings += loaded.findings
+        if sub.manifest is not None:
+            sub.findings += unexpected(folder, sub.manifest.file)
         if sub.manifest is not None and sub.csv_path is not None:
             rel = sub.csv_path.relative_to(root).as_posix()
             tell = progress(rel, sub.csv_path.stat().st_size) if progress else None

@@ -112,7 +112,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     as_of = _as_of(args)
     paths = [Path(p) for p in args.paths]
     for path in paths:
-        if not path.exists():
+        if not os.path.lexists(path):  # a link is reported as a finding, not followed
             raise UsageError(f"{path}: no such file or folder")
     if args.format == "github":  # it reads diffs, and so GitPython
         from .report import github as github_report
@@ -141,7 +141,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(json_report.render(report))
     elif args.format == "github":
-        sys.stdout.write(github_report.render(report, ws.root, ws.settings, base))
+        from .owners import unowned
+
+        extra = unowned(ws.root)
+        sys.stdout.write(github_report.render(report, ws.root, ws.settings, base, extra=extra))
     else:
         sys.stdout.write(text_report.render(report, colour=sys.stdout.isatty()))
     return 1 if report.errors else 0

@@ -18,12 +18,13 @@ from operator import add
 from pathlib import Path
 from typing import BinaryIO
 
+from .csvrecords import MAX_RECORD_BYTES
 from .findings import Finding, finding
 
 BLOCK_SIZE = 1 << 16
 # Larger than any legitimate cell (a 10 MB field must be read, then reported as too long), small
 # enough that a quote that never closes cannot swallow a large file into memory.
-FIELD_LIMIT = 16 * 1024 * 1024
+FIELD_LIMIT = MAX_RECORD_BYTES
 BOM = b"\xef\xbb\xbf"
 
 
@@ -105,6 +106,7 @@ class _Blocks:
     def _read(self) -> bytes | None:
         """Bytes up to the last complete line; the final line may lack its "\\n"."""
         parts = [self._pending]
+        size = len(self._pending)
         while True:
             chunk = self._fh.read(self._block_size)
             if not chunk:
@@ -114,6 +116,9 @@ class _Blocks:
             cut = chunk.rfind(b"\n")
             if cut < 0:
                 parts.append(chunk)
+                size += len(chunk)
+                if size > MAX_RECORD_BYTES:  # one line longer than any record can be
+                    self._stop(_too_long(self._rel, self._next_line))
                 continue
             parts.append(chunk[: cut + 1])
             self._pending = chunk[cut + 1 :]
@@ -300,6 +305,16 @@ class CsvStream:
             f"(or runs longer than {FIELD_LIMIT // (1024 * 1024)} MiB)",
             line,
         )
+
+
+def _too_long(rel: str, line: int) -> Finding:
+    return finding(
+        "csv.record-too-long",
+        rel,
+        f"line {line} runs past {MAX_RECORD_BYTES // (1024 * 1024)} MiB without ending: no "
+        "e-mail could carry it, and the rest of the file is not read",
+        line,
+    )
 
 
 def _binary(line: int) -> str:

@@ -12,7 +12,6 @@ shown as removed.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -23,6 +22,7 @@ from typing import Any, Literal
 import git
 
 from . import gitops
+from .csvrecords import RecordReader
 from .manifest import MANIFEST_FILE
 from .receipts import RECEIPT_FILE
 from .schemas import TEMPLATES
@@ -272,14 +272,14 @@ def _normalise(name: str) -> str:
     return _canonical_names().get(key, key)
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """Each non-blank record with the line it starts on (the header is line 1)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    previous = 0
-    for row in reader:
-        start, previous = previous + 1, reader.line_num
+def _records(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    """Each record with a non-blank cell, with the line it starts on (the header is line 1)."""
+    first = True
+    for record in RecordReader(io.BytesIO(data)):
+        row = record.fields("utf-8-sig" if first else "utf-8")
+        first = False
         if any(cell.strip() for cell in row):
-            yield start, row
+            yield record.first, row
 
 
 def _table(data: bytes | None) -> _Table:
@@ -287,11 +287,7 @@ def _table(data: bytes | None) -> _Table:
     table = _Table()
     if not data:
         return table
-    text = data.decode("utf-8-sig", "replace").replace("\0", "")
-    try:
-        records = list(_records(text))
-    except csv.Error:
-        return table
+    records = list(_records(data))
     if not records:
         return table
     keys = [_normalise(n) for n in records[0][1]]

@@ -384,6 +384,40 @@ CATALOGUE: dict[str, Entry] = {
         "a batch as sent that never was",
         "remove the receipt from the pull request",
     ),
+    "repo.special-file": _r(
+        "error",
+        "a symbolic link, FIFO, device or socket under submissions/ (a linked folder included)",
+        "run writes receipts there with the push secrets loaded: a link would let a pull "
+        "request read or overwrite files outside the folder, a FIFO would stall the run",
+        "replace it with a regular file (or remove it)",
+    ),
+    "repo.unexpected-file": _r(
+        "error",
+        "a submission folder holds more than its manifest, its CSV, its receipt and a README",
+        "a stray file or folder (receipt.yaml.tmp, say) would stand where run writes",
+        "remove it from the folder",
+    ),
+    "csv.record-too-long": _r(
+        "error",
+        "a line longer than 16 MiB",
+        "no e-mail could carry it (16 MiB is 21.3 MB base64-encoded, over common mail server "
+        "limits), and reading it whole would take unbounded memory",
+        "split the line into records; no cell may be that long",
+    ),
+    "config.reviewed-change": _r(
+        "warning",
+        "retrobatch.yaml adds, removes or redirects a destination, adds a cc domain or "
+        "changes the sender",
+        "where batches go is what the owners review: the old and the new value are shown",
+        "have the owners of retrobatch.yaml confirm the change",
+    ),
+    "config.no-owner": _r(
+        "warning",
+        "retrobatch.yaml or .github/ has no real owner in CODEOWNERS",
+        "GitHub ignores placeholder owners: nobody's review would be required to redirect "
+        "batches or change what the workflows run",
+        "name real teams or people in .github/CODEOWNERS and require code owner review",
+    ),
 }
 
 SEVERITIES: tuple[Severity, ...] = ("error", "warning")

@@ -166,6 +166,22 @@ def read_at(repo: git.Repo, commit: str, rel: str) -> bytes | None:
     return data
 
 
+_SPECIAL_MODES = {"120000": "a symbolic link", "160000": "a submodule"}
+
+
+def special_entries(repo: git.Repo, commit: str, folder: str) -> list[tuple[str, str]]:
+    """(path, what it is) of every link or submodule under `folder` at `commit`: git records
+    a link as mode 120000, whatever the checkout made of it."""
+    listing = repo.git.ls_tree("-r", "-z", "--full-tree", commit, "--", folder)
+    found = []
+    for entry in listing.split("\0"):
+        meta, _, path = entry.partition("\t")
+        mode = meta.split(" ", 1)[0]
+        if mode in _SPECIAL_MODES:
+            found.append((path, _SPECIAL_MODES[mode]))
+    return found
+
+
 def head_commit(repo: git.Repo) -> str:
     return str(repo.head.commit.hexsha)
 

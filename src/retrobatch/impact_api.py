@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .errors import OperationFailed, UsageError
+from .redaction import Redactor, secret_forms
 
 ENV_ACCOUNT_SID = "IMPACT_ACCOUNT_SID"
 ENV_AUTH_TOKEN = "IMPACT_AUTH_TOKEN"
@@ -205,6 +206,7 @@ class ImpactClient:
         page_size: int = 100,
     ) -> None:
         self._sid = credentials.account_sid
+        self._redact = Redactor(secret_forms(credentials.auth_token, credentials.account_sid))
         self._retry = retry or RetryPolicy()
         self._page_size = page_size
         self._base = httpx.URL(base_url.rstrip("/") + "/")
@@ -304,21 +306,22 @@ class ImpactClient:
                 self._retry.sleep(self._retry.delay(attempt, None))
                 continue
             status = response.status_code
+            said = _said(response, self._redact) if status != 200 else ""
             if status == 429 or status >= 500:
                 if last:
                     raise ImpactApiError(
-                        f"{where}: HTTP {status} {response.reason_phrase} after {attempt} attempts",
+                        f"{where}: HTTP {status}{said} after {attempt} attempts",
                         status,
                     )
                 self._retry.sleep(self._retry.delay(attempt, _retry_after(response)))
                 continue
             if status in _REFUSALS:
                 raise ImpactApiError(
-                    f"{where}: HTTP {status} {response.reason_phrase}: {_REFUSALS[status]}",
+                    f"{where}: HTTP {status}{said}: {_REFUSALS[status]}",
                     status,
                 )
             if status != 200:
-                raise ImpactApiError(f"{where}: HTTP {status} {response.reason_phrase}", status)
+                raise ImpactApiError(f"{where}: HTTP {status}{said}", status)
             try:
                 data = response.json()
             except ValueError:
@@ -327,3 +330,21 @@ class ImpactClient:
                 raise ImpactApiError(f"{where}: the answer is not a JSON object", status)
             return data
         raise AssertionError("unreachable: the loop returns or raises")
+
+
+MAX_SAID = 200  # characters of impact.com's message shown
+
+
+def _said(response: httpx.Response, redact: Redactor) -> str:
+    """impact.com's own `Message` field, printable and short, or nothing. Never the reason
+    phrase, headers or body: a proxy or server echoing the request would show the token."""
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    message = data.get("Message") if isinstance(data, dict) else None
+    if not isinstance(message, str):
+        return ""
+    text = " ".join(redact(message).split())
+    text = "".join(c if c.isprintable() else " " for c in text)[:MAX_SAID]
+    return f" ({text})" if text else ""

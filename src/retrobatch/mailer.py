@@ -12,7 +12,6 @@ The password is a secret: it never leaves this module, not even inside an error 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import logging
 import smtplib
@@ -27,6 +26,7 @@ from typing import Any, Literal
 import yagmail
 
 from .errors import UsageError
+from .redaction import Redactor, secret_forms
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class Mailer:
         self._yag: Any = None
         self._smtp: smtplib.SMTP | None = None
         self._unusable: str | None = None  # why no message can go: login or certificate refused
-        self._secrets = _secret_forms(config.user, config.password)
+        self._redact = Redactor(secret_forms(config.password or "", config.user or ""))
 
     def __enter__(self) -> Mailer:
         return self
@@ -209,9 +209,8 @@ class Mailer:
             return Delivery("accepted", self.scrub(reply), attempt)
 
     def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        """The secret removed in every form, then whitespace tidied (never the other way)."""
+        return " ".join(self._redact(text).split())
 
     def _attempt(self, sender: str, recipients: list[str], data: bytes) -> str:
         smtp = self._connection()
@@ -322,8 +321,9 @@ def _classify(code: int, reply: bytes | str, step: str) -> Exception:
 
 
 def _reply_text(code: int, reply: bytes | str) -> str:
+    """Not tidied here: whitespace is collapsed only after the secret is scrubbed."""
     message = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-    return " ".join(f"{code} {message}".split())
+    return f"{code} {message}"
 
 
 def _describe(exc: BaseException) -> str:
@@ -335,15 +335,3 @@ def _close_quietly(smtp: smtplib.SMTP | None) -> None:
     if smtp is not None:
         with contextlib.suppress(OSError):
             smtp.close()
-
-
-def _secret_forms(user: str | None, password: str | None) -> list[str]:
-    """The password as it could appear anywhere: plain, or base64 as AUTH sends it."""
-    if not password:
-        return []
-    forms = {password, _b64(password), _b64(f"\0{user or ''}\0{password}")}
-    return sorted(forms, key=len, reverse=True)
-
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from . import schemas
+from . import addresses, schemas
 from .findings import Finding, finding
 from .settings import Settings
 from .yamldoc import load_yaml
@@ -90,29 +90,33 @@ def load_manifest(folder: Path, root: Path, settings: Settings | None) -> Loaded
                 doc.line_of(("id",)),
             )
         )
-    if settings is not None:
-        if settings.destination(manifest.event_type) is None:
-            known = ", ".join(sorted(settings.destinations)) or "none"
+    if settings is not None and settings.destination(manifest.event_type) is None:
+        known = ", ".join(sorted(settings.destinations)) or "none"
+        found.append(
+            finding(
+                "manifest.unknown-event-type",
+                rel,
+                f"event_type {manifest.event_type} is not in retrobatch.yaml destinations "
+                f"(known: {known})",
+                doc.line_of(("event_type",)),
+            )
+        )
+    for i, address in enumerate(manifest.cc):
+        why = addresses.problem(address)
+        if why is not None:
+            found.append(
+                finding("manifest.schema", rel, f"cc: {address!r} {why}", doc.line_of(("cc", i)))
+            )
+        elif settings is not None and not settings.cc_allowed(address):
             found.append(
                 finding(
-                    "manifest.unknown-event-type",
+                    "manifest.cc-domain",
                     rel,
-                    f"event_type {manifest.event_type} is not in retrobatch.yaml destinations "
-                    f"(known: {known})",
-                    doc.line_of(("event_type",)),
+                    f"cc {address} is outside cc_allowed_domains "
+                    f"({', '.join(settings.cc_allowed_domains) or 'none allowed'})",
+                    doc.line_of(("cc", i)),
                 )
             )
-        for i, address in enumerate(manifest.cc):
-            if not settings.cc_allowed(address):
-                found.append(
-                    finding(
-                        "manifest.cc-domain",
-                        rel,
-                        f"cc {address} is outside cc_allowed_domains "
-                        f"({', '.join(settings.cc_allowed_domains) or 'none allowed'})",
-                        doc.line_of(("cc", i)),
-                    )
-                )
     csv_path, file_findings = _resolve_file(
         folder, root, manifest.file, rel, doc.line_of(("file",))
     )

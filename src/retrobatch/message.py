@@ -13,6 +13,8 @@ from email import policy, utils
 from email.message import EmailMessage
 from functools import cache
 
+from . import addresses
+
 # Lines of 76 characters (57 bytes each) plus CRLF, as `email` writes base64 under policy.SMTP.
 _B64_LINE_BYTES = 57
 _CRLF = 2
@@ -35,21 +37,9 @@ class Envelope:
 
 
 def unsendable_address(address: str) -> str | None:
-    """Why SMTP without SMTPUTF8 cannot carry `address`, or None.
-
-    The one place a run decides whether an address can go (before anything is recorded), so
-    a stricter parser can take over here.
-    """
-    if any(c in address for c in "\r\n"):
-        return "contains a line break"
-    if not address.isascii():
-        return "contains non-ASCII characters (SMTPUTF8 is not used)"
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in "<>,;" for c in address):
-        return "contains spaces, control characters or <>,;"
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
-        return "is not an address (local@domain)"
-    return None
+    """Why SMTP without SMTPUTF8 cannot carry `address`, or None: the one address parser's
+    answer, so what `check` validated is what `run` sends (docs: README "Security model")."""
+    return addresses.problem(address)
 
 
 def sender_domain(sender: str) -> str:
@@ -68,6 +58,7 @@ def build_message(
     message_id: str,
     date: dt.datetime | None = None,
 ) -> EmailMessage:
+    refuse_unsafe(envelope, attachment, message_id)
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = envelope.sender
     msg["To"] = envelope.to
@@ -81,6 +72,38 @@ def build_message(
         del part["MIME-Version"]
     msg["MIME-Version"] = "1.0"
     return msg
+
+
+class UnsafeHeader(ValueError):
+    """A value that would change the message's headers; `check` refuses it long before."""
+
+
+def refuse_unsafe(envelope: Envelope, attachment: str, message_id: str) -> None:
+    """Every value placed in a header, checked again where the message is built: a CR or LF
+    would end the headers early or add one, and each address must be one the parser that
+    validated it reads back as written (what is checked is what the server receives)."""
+    named = [("From", envelope.sender), ("To", envelope.to), *(("Cc", cc) for cc in envelope.cc)]
+    for label, value in [*named, ("Message-ID", message_id), ("attachment name", attachment)]:
+        if "\r" in value or "\n" in value:
+            raise UnsafeHeader(f"{label} {value!r} holds a line break")
+    for label, address in named:
+        why = addresses.problem(address)
+        if why is not None:
+            raise UnsafeHeader(f"{label} {address!r} {why}")
+
+
+def envelope_problem(
+    envelope: Envelope, attachment: str, cc_allowed_domains: tuple[str, ...]
+) -> str | None:
+    """Why this envelope must not be used (checked again by `run`, whatever `check` said)."""
+    try:
+        refuse_unsafe(envelope, attachment, new_message_id(envelope.sender))
+    except UnsafeHeader as exc:
+        return str(exc)
+    for cc in envelope.cc:
+        if not addresses.allowed(cc, cc_allowed_domains):
+            return f"Cc {cc!r} is outside cc_allowed_domains"
+    return None
 
 
 def message_bytes(msg: EmailMessage) -> bytes:

@@ -8,9 +8,9 @@ no git here: the CLI reports and commits.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
+import io
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from . import impact_errors
+from .csvrecords import RecordReader
 from .impact_api import ErrorDetail, FileSubmission, ImpactApiError, api_time, parse_api_time
 from .ledger import write_receipt
 from .manifest import load_manifest
@@ -291,30 +292,15 @@ class _Record:
 
 
 def _records(data: bytes) -> list[_Record]:
-    """Records with their physical lines, read as the runner splits a batch.
-
-    Lines end at LF (a lone CR stays inside its line); a record ends at a line end outside
-    quotes, so a quoted value may hold a line break; a record of whitespace only is a blank
-    line, which split parts drop. The first record is the header, whatever it holds.
-    """
+    """Records with their physical lines, read as the runner splits a batch (the shared
+    reader): blank lines, which split parts drop, are left out; the first record is the
+    header, whatever it holds."""
     found: list[_Record] = []
-    pending: list[bytes] = []
-    start = 0
-    pieces = data.split(b"\n")
-    lines = [p + b"\n" for p in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
-    for number, line in enumerate(lines, start=1):
-        if not pending:
-            start = number
-        pending.append(line)
-        raw = b"".join(pending)
-        if raw.count(b'"') % 2 and number < len(lines):
+    for record in RecordReader(io.BytesIO(data)):
+        if record.blank and found:
             continue
-        pending = []
-        if not raw.strip() and found:
-            continue
-        text = raw.decode("utf-8-sig" if not found else "utf-8", errors="replace")
-        fields = next(csv.reader([text.rstrip("\r\n")], strict=False), [])
-        found.append(_Record(start, number, raw, tuple(fields)))
+        fields = record.fields("utf-8-sig" if not found else "utf-8")
+        found.append(_Record(record.first, record.last, record.raw, tuple(fields)))
     return found
 
 

@@ -12,8 +12,10 @@ from .csvcheck import collect_keys
 from .findings import Finding, finding
 from .manifest import load_manifest
 from .receipts import RECEIPT_FILE, load_receipt, parse_receipt
+from .settings import SETTINGS_FILE, Destination, parse_settings
 from .submissions import SUBMISSIONS_DIR, discover
 from .templates import is_conversion
+from .yamldoc import load_yaml
 
 if TYPE_CHECKING:
     from .checker import SubmissionReport
@@ -185,4 +187,86 @@ class ChangeSet:
                         "remove it from this change",
                     )
                 )
+        if SETTINGS_FILE in paths:
+            findings += settings_changes(
+                gitops.read_at(repo, base, SETTINGS_FILE), _working_settings(root)
+            )
         return cls(base, paths, findings)
+
+
+def _working_settings(root: Path) -> bytes | None:
+    path = root / SETTINGS_FILE
+    if path.is_symlink() or not path.is_file():
+        return None
+    return path.read_bytes()
+
+
+def settings_changes(old: bytes | None, new: bytes | None) -> list[Finding]:
+    """Warnings on retrobatch.yaml for what a reviewer must see: where batches go (destinations
+    added, removed or redirected), who may be copied (domains added to cc_allowed_domains) and
+    who they come from (sender), each with the old and the new value."""
+    before, _ = parse_settings(old.decode("utf-8", "replace")) if old else (None, [])
+    after, _ = parse_settings(new.decode("utf-8", "replace")) if new else (None, [])
+    if after is None:
+        return []  # the new file does not load: its own findings say why
+    doc = load_yaml(new.decode("utf-8", "replace")) if new else None
+
+    def line(*path: str | int) -> int | None:
+        return doc.line_of(path) if doc else None
+
+    def warn(message: str, at: int | None) -> Finding:
+        return finding("config.reviewed-change", SETTINGS_FILE, message, at)
+
+    found: list[Finding] = []
+    was = before.destinations if before else {}
+    for key in sorted(was.keys() | after.destinations.keys(), key=lambda k: (len(k), k)):
+        old_dest, new_dest = was.get(key), after.destinations.get(key)
+        if old_dest == new_dest:
+            continue
+        if old_dest is None:
+            assert new_dest is not None
+            found.append(
+                warn(
+                    f"destination {key} ({new_dest.name}) added: batches of event type {key} "
+                    f"will be e-mailed to {new_dest.address}",
+                    line("destinations", key),
+                )
+            )
+        elif new_dest is None:
+            found.append(
+                warn(f"destination {key} ({old_dest.name}) removed: was {old_dest.address}", 1)
+            )
+        elif old_dest.address != new_dest.address:
+            found.append(
+                warn(
+                    f"destination {key} ({new_dest.name}) redirected: {old_dest.address} -> "
+                    f"{new_dest.address}",
+                    line("destinations", key, "address"),
+                )
+            )
+        else:
+            found.append(
+                warn(
+                    f"destination {key} changed: {_describe(old_dest)} -> {_describe(new_dest)}",
+                    line("destinations", key),
+                )
+            )
+    old_domains = {d.lower() for d in before.cc_allowed_domains} if before else set()
+    for i, domain in enumerate(after.cc_allowed_domains):
+        if domain.lower() not in old_domains:
+            shown = ", ".join(sorted(old_domains)) or "none"
+            found.append(
+                warn(
+                    f"cc_allowed_domains adds {domain}: manifests may now copy batches to "
+                    f"addresses there (before: {shown})",
+                    line("cc_allowed_domains", i),
+                )
+            )
+    if before is None or before.sender != after.sender:
+        old_sender = before.sender if before else "none"
+        found.append(warn(f"sender changed: {old_sender} -> {after.sender}", line("sender")))
+    return found
+
+
+def _describe(dest: Destination) -> str:
+    return f"{dest.name}, {dest.address}" + (", app" if dest.app else "")

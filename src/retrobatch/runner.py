@@ -32,7 +32,7 @@ from typing import Literal
 import git
 
 from . import gitops, lease
-from .batching import Part, split_batch
+from .batching import Part, part_name, split_batch
 from .checker import SubmissionReport, check_folders
 from .errors import OperationFailed, UsageError
 from .findings import Finding
@@ -42,6 +42,7 @@ from .message import (
     Envelope,
     build_message,
     encoded_size,
+    envelope_problem,
     message_bytes,
     new_message_id,
     unsendable_address,
@@ -56,7 +57,7 @@ from .receipts import (
     timestamp,
 )
 from .settings import Settings
-from .submissions import SUBMISSIONS_DIR, SubmissionFolder, discover
+from .submissions import SUBMISSIONS_DIR, SubmissionFolder, scan
 
 Status = Literal[
     "sent",  # every part accepted by this run
@@ -290,7 +291,12 @@ def _plan(
 ) -> list[_Candidate]:
     due: list[SubmissionFolder] = []
     named: set[str] = set()
-    for folder in discover(root):
+    found = scan(root)
+    for rel, kind in gitops.special_entries(repo, "HEAD", SUBMISSIONS_DIR):
+        found.refuse(rel, kind)  # what run sends is the commit: a link there is refused too
+    for name, problems in sorted(found.refused.items()):
+        report.outcomes.append(Outcome(name, "invalid", findings=problems))
+    for folder in found.folders:
         receipt, problems = load_receipt(folder.folder, root)
         if problems:
             report.outcomes.append(Outcome(folder.id, "invalid", findings=problems))
@@ -361,6 +367,11 @@ def _candidate(
     destination = settings.destination(manifest.event_type)
     assert destination is not None  # an unknown event type is an error finding
     envelope = Envelope(settings.sender, destination.address, manifest.cc)
+    _refuse_unsendable_settings(envelope)
+    unsafe = envelope_problem(envelope, part_name(sub.id, 1, 1), settings.cc_allowed_domains)
+    if unsafe is not None:
+        report.outcomes.append(Outcome(sub.id, "invalid", detail=unsafe))
+        return None
     split = split_batch(
         sub.csv_path,
         sub.csv_path.relative_to(root).as_posix(),
@@ -444,14 +455,19 @@ def _save(folder: Path, part: Part, data: bytes) -> Path:
 # --- before the point of no return ---------------------------------------------------------
 
 
+def _refuse_unsendable_settings(envelope: Envelope) -> None:
+    """A sender or destination that cannot go is the settings' fault: it stops the run (exit 2)."""
+    for name, address in (("sender", envelope.sender), ("destination", envelope.to)):
+        why = unsendable_address(address)
+        if why:
+            raise UsageError(f"retrobatch.yaml: {name} {address!r} {why}")
+
+
 def _preflight(c: _Candidate, settings: Settings) -> str:
     """Why a candidate cannot go, found before anything is recorded; '' when it can.
 
     Settings that cannot go (the sender, a destination) stop the run (exit 2)."""
-    for name, address in (("sender", c.envelope.sender), ("destination", c.envelope.to)):
-        why = unsendable_address(address)
-        if why:
-            raise UsageError(f"retrobatch.yaml: {name} {address!r} {why}")
+    _refuse_unsendable_settings(c.envelope)
     for address in c.envelope.cc:
         why = unsendable_address(address)
         if why:

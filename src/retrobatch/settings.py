@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import schemas
+from . import addresses, schemas
 from .findings import Finding, finding
 from .yamldoc import load_yaml
 
@@ -52,13 +52,16 @@ class Settings:
         return self.custom_reason_codes.get(str(event_type), ())
 
     def cc_allowed(self, address: str) -> bool:
-        domain = address.rpartition("@")[2].lower()
-        return any(domain == allowed.lower() for allowed in self.cc_allowed_domains)
+        return addresses.allowed(address, self.cc_allowed_domains)
 
 
 def load_settings(root: Path) -> tuple[Settings | None, list[Finding]]:
     """Settings, or None with the findings that explain why not."""
     path = root / SETTINGS_FILE
+    if path.is_symlink():  # it decides where batches go: never read from outside the repository
+        return None, [
+            finding("config.syntax", SETTINGS_FILE, "is a symbolic link: it must be a regular file")
+        ]
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -88,7 +91,25 @@ def parse_settings(text: str, path: str = SETTINGS_FILE) -> tuple[Settings | Non
             finding("config.schema", path, e.message, doc.line_of(e.path)) for e in errors
         ]
     assert isinstance(doc.data, dict)
+    bad = [
+        finding("config.schema", path, f"{where}: {value!r} {why}", doc.line_of(key))
+        for key, where, value in _addresses(doc.data)
+        if (why := addresses.problem(value)) is not None
+    ]
+    if bad:
+        return None, bad
     return _from_dict(doc.data), []
+
+
+def _addresses(data: dict[str, object]) -> list[tuple[tuple[str, ...], str, object]]:
+    """(path, label, value) of every address retrobatch sends from or to."""
+    found: list[tuple[tuple[str, ...], str, object]] = [(("sender",), "sender", data["sender"])]
+    raw_dest = data["destinations"]
+    assert isinstance(raw_dest, dict)
+    for key, dest in raw_dest.items():
+        where = ("destinations", str(key), "address")
+        found.append((where, f"destinations.{key}.address", dest["address"]))
+    return found
 
 
 def _from_dict(data: dict[str, object]) -> Settings:

@@ -25,6 +25,8 @@ CELL_REF = "#/$defs/cell"  # what every cell of a template obeys
 # a line break: no ".", \s, \n, \S, \D or \W, except in a negated class that excludes \s or \n.
 _NEGATED = re.compile(r"\[\^((?:\\.|[^\]])*)\]")
 _CROSSING = re.compile(r"(?<!\\)\.|\\[sSDWn]")
+# How every schema pattern ends: `$` alone also matches before a final "\n" in Python.
+END_ANCHOR = "$(?!\\n)"
 _ANCHOR = re.compile(r"(?<!\\)[$^]")
 _CAPTURING = re.compile(r"(?<!\\)\((?!\?)")  # groups whose captures a whole-column test never reads
 
@@ -328,17 +330,20 @@ def _joined_lines(pattern: str) -> re.Pattern[str] | None:
     is empty or matches. The repetition is possessive, so no backtracking state grows with
     the column, and one pass over it beats deleting matching lines (which tries the pattern
     at every character) by about a third."""
-    if not (pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$")):
+    if not (pattern.startswith("^") and pattern.endswith(END_ANCHOR)):
         return None
-    rest = _outside_negated_classes(pattern[1:-1])
+    body = pattern[1 : -len(END_ANCHOR)]
+    rest = _outside_negated_classes(body)
     if rest is None or _ANCHOR.search(rest):
         return None
-    line = f"(?:{_CAPTURING.sub('(?:', pattern[1:-1])})?"
+    line = f"(?:{_CAPTURING.sub('(?:', body)})?"
     return re.compile(f"(?:{line}\\n)*+{line}")
 
 
 def _joined_search(pattern: str) -> re.Pattern[str] | None:
     """Finds a line of a "\\n"-joined column that matches `pattern`."""
+    if pattern.endswith(END_ANCHOR):  # per line, `$` alone: no cell of the column holds a "\n"
+        pattern = pattern.removesuffix(END_ANCHOR) + "$"
     if _outside_negated_classes(pattern) is None:
         return None
     return re.compile(pattern, re.MULTILINE)

@@ -8,6 +8,7 @@ duplicate key, and refusing alias expansion beyond a budget (a "billion laughs" 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -47,8 +48,63 @@ class _TooLarge(Exception):
     pass
 
 
+class _Refused(Exception):
+    def __init__(self, problem: YamlProblem) -> None:
+        self.problem = problem
+
+
+# Characters YAML forbids in a stream (C0 controls but tab and line ends, DEL, C1 but NEL,
+# surrogates, U+FFFE/U+FFFF): PyYAML raises on them before any position is known to us.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# Deeper than any file of retrobatch's needs (a receipt nests 4 levels); PyYAML composes
+# recursively, so thousands of levels would exhaust Python's stack.
+MAX_DEPTH = 32
+# An integer longer than this is no id or size retrobatch uses (event types have 10 digits),
+# and Python refuses to convert one over 4,300 digits.
+MAX_INT_DIGITS = 20
+
+
+def _control_character(text: str) -> YamlProblem | None:
+    found = _FORBIDDEN.search(text)
+    if found is None:
+        return None
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    return YamlProblem(
+        "syntax",
+        f"control character U+{ord(found.group()):04X} at column {column} is not allowed",
+        line,
+        column,
+    )
+
+
+def _too_deep(text: str) -> YamlProblem | None:
+    """Nesting deeper than MAX_DEPTH, found from parser events (which do not recurse)."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return YamlProblem(
+                        "syntax",
+                        f"values nest deeper than {MAX_DEPTH} levels",
+                        mark.line + 1,
+                        mark.column + 1,
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # the loader reports the syntax error with its place
+    return None
+
+
 def load_yaml(text: str) -> YamlDoc:
     """Load one YAML document; syntax problems come back in `problems` with `data` None."""
+    refused = _control_character(text) or _too_deep(text)
+    if refused is not None:
+        return YamlDoc(None, problems=[refused])
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -79,6 +135,8 @@ def load_yaml(text: str) -> YamlDoc:
                 )
             ],
         )
+    except _Refused as exc:
+        return YamlDoc(None, problems=[exc.problem])
     except yaml.YAMLError as exc:  # a scalar that its tag cannot construct, e.g. a bad !!int
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
@@ -132,4 +190,14 @@ def _build(
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, (*path, i), doc, budget) for i, item in enumerate(node.value)]
+    if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_INT_DIGITS:
+        mark = node.start_mark
+        raise _Refused(
+            YamlProblem(
+                "syntax",
+                f"an integer of {len(node.value):,} characters (at most {MAX_INT_DIGITS})",
+                mark.line + 1,
+                mark.column + 1,
+            )
+        )
     return loader.construct_object(node)
