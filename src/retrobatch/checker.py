@@ -11,17 +11,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import repo_rules
+from . import repo_rules, snapshot
 from .csvcheck import CsvContext, CsvResult, CsvStats, Progress, check_csv
 from .errors import UsageError
 from .findings import Finding, count
-from .manifest import Manifest, load_manifest
-from .receipts import Receipt, load_receipt, parse_timestamp
+from .manifest import Manifest
+from .receipts import Receipt, parse_timestamp
 from .settings import SETTINGS_FILE, Settings
-from .submissions import SubmissionFolder, containing, discover
+from .snapshot import Snapshot
+from .submissions import SubmissionFolder, containing
 
 # Given a CSV's path and size, a callback for its progress (bytes read; -1 when done), or None.
 ProgressFor = Callable[[str, int], Progress | None]
+Notice = Callable[[str], None]
 
 
 @dataclass
@@ -72,10 +74,14 @@ def parse_as_of(text: str) -> dt.datetime:
         raise UsageError(f"--as-of {text!r}: expected a date, YYYY-MM-DD") from None
 
 
-def select(root: Path, paths: list[Path] | None) -> tuple[list[SubmissionFolder], set[str]]:
+def select(
+    snap: Snapshot, paths: list[Path] | None
+) -> tuple[list[SubmissionFolder], set[str]]:
     """The folders to check, and the ids named explicitly (checked even when delivered)."""
+    root = snap.root
+    everything = [s.folder for s in snap.submissions]
     if not paths:
-        return discover(root), set()
+        return everything, set()
     chosen: dict[str, SubmissionFolder] = {}
     named: set[str] = set()
     for path in paths:
@@ -83,8 +89,8 @@ def select(root: Path, paths: list[Path] | None) -> tuple[list[SubmissionFolder]
         if not absolute.exists():
             raise UsageError(f"{path}: no such file or folder")
         if absolute.resolve() == (root / SETTINGS_FILE).resolve():
-            for sub in discover(root):
-                chosen.setdefault(sub.id, sub)
+            for folder in everything:
+                chosen.setdefault(folder.id, folder)
             continue
         sub = containing(root, absolute)
         if sub is not None:
@@ -101,17 +107,20 @@ def check(
     base: str | None = None,
     as_of: dt.datetime | None = None,
     progress: ProgressFor | None = None,
+    notice: Notice | None = None,
 ) -> CheckReport:
-    folders, named = select(root, paths)
+    """`notice` hears of slow one-off work (building the order index after a fresh clone)."""
+    snap = snapshot.take(root, settings)
+    folders, named = select(snap, paths)
     report = CheckReport()
     if base is not None:
         changed = repo_rules.ChangeSet.since(root, base)
         report.findings += changed.findings
         folders = [f for f in folders if changed.touches(f.rel)] if not paths else folders
         if changed.settings_changed:
-            folders = sorted({*folders, *discover(root)}, key=lambda s: s.id)
+            folders = sorted({*folders, *(s.folder for s in snap.submissions)}, key=lambda s: s.id)
     report.submissions = check_folders(
-        root, settings, folders, as_of=as_of, named=named, progress=progress
+        snap, folders, as_of=as_of, named=named, progress=progress, notice=notice
     )
     for sub in report.submissions:
         report.findings += sub.findings
@@ -119,27 +128,27 @@ def check(
 
 
 def check_folders(
-    root: Path,
-    settings: Settings,
+    snap: Snapshot,
     folders: list[SubmissionFolder],
     *,
     as_of: dt.datetime | None = None,
     named: set[str] | frozenset[str] = frozenset(),
     progress: ProgressFor | None = None,
+    notice: Notice | None = None,
 ) -> list[SubmissionReport]:
     """Check each folder, then the rules across the repository. Delivered ones only if named."""
+    root, settings = snap.root, snap.settings
+    assert settings is not None, "checking needs settings"
     now = dt.datetime.now(dt.UTC)
     reports = []
-    for folder in folders:
-        sub = SubmissionReport(folder)
-        sub.receipt, sub.findings = load_receipt(folder.folder, root)
-        unreadable_receipt = bool(sub.findings)
-        if (sub.delivered or unreadable_receipt) and folder.id not in named:
+    for seen in snap.of(folders):
+        sub = SubmissionReport(seen.folder)
+        sub.receipt, sub.findings = seen.receipt, list(seen.receipt_findings)
+        if seen.history and seen.id not in named:
             continue
         moment = as_of or _sent_at(sub.receipt) or now
-        loaded = load_manifest(folder.folder, root, settings)
-        sub.manifest, sub.csv_path = loaded.manifest, loaded.csv_path
-        sub.findings += loaded.findings
+        sub.manifest, sub.csv_path = seen.manifest, seen.csv_path
+        sub.findings += seen.loaded.findings
         if sub.manifest is not None and sub.csv_path is not None:
             rel = sub.csv_path.relative_to(root).as_posix()
             tell = progress(rel, sub.csv_path.stat().st_size) if progress else None
@@ -154,7 +163,7 @@ def check_folders(
                 tell(-1)  # done: a progress display clears itself
             sub.findings += sub.csv.findings
         reports.append(sub)
-    history = repo_rules.History.load(root, reports)
+    history = repo_rules.History.load(snap, reports, notice)
     for sub in reports:
         sub.findings += history.rules_for(sub)
     return reports

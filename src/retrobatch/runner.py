@@ -26,7 +26,7 @@ from typing import Literal
 
 import git
 
-from . import gitops
+from . import gitops, snapshot
 from .batching import Part, split_batch
 from .checker import SubmissionReport, check_folders
 from .errors import UsageError
@@ -37,13 +37,13 @@ from .receipts import (
     RECEIPT_FILE,
     EmailPart,
     Receipt,
-    load_receipt,
+    figures_of,
     now_utc,
     timestamp,
     write_receipt,
 )
 from .settings import Settings
-from .submissions import SUBMISSIONS_DIR, SubmissionFolder, discover
+from .submissions import SUBMISSIONS_DIR, SubmissionFolder
 
 Status = Literal[
     "sent",  # every part accepted by this run
@@ -188,8 +188,9 @@ def _plan(
 ) -> list[_Candidate]:
     due: list[SubmissionFolder] = []
     named: set[str] = set()
-    for folder in discover(root):
-        receipt, problems = load_receipt(folder.folder, root)
+    snap = snapshot.take(root, settings)
+    for seen in snap.submissions:
+        folder, receipt, problems = seen.folder, seen.receipt, seen.receipt_findings
         if problems:
             report.outcomes.append(Outcome(folder.id, "invalid", findings=problems))
         elif receipt is None:
@@ -214,7 +215,7 @@ def _plan(
                 report.outcomes.append(Outcome(folder.id, "not-retried", detail=why_not))
     as_of = options.as_of or now_utc()
     candidates = []
-    for sub in check_folders(root, settings, due, as_of=as_of, named=named):
+    for sub in check_folders(snap, due, as_of=as_of, named=named):
         candidate = _candidate(root, sub, settings, report)
         if candidate is not None:
             candidates.append(candidate)
@@ -441,6 +442,7 @@ def _sending_receipt(session: _Session, c: _Candidate, messages: dict[str, str])
             sent_by=gitops.identity(session.repo, session.env),
             event_type=c.event_type,
             attempts=(previous.attempts if previous else 0) + 1,
+            figures=figures_of(c.sub.stats) if c.sub.stats else None,
             emails=[],
         )
     receipt.state = "sending"
