@@ -51,6 +51,9 @@ def tracked_blobs(root: Path, under: str) -> dict[str, str]:
         fields = meta.split()
         if len(fields) == 3 and fields[2] == b"0":
             blobs[name.decode("utf-8", "surrogateescape")] = fields[1].decode()
+    # Stat data of a fresh checkout is often "racy" (as old as the index): refreshing it once
+    # (as `git status` does) keeps every later diff-files to a stat per file.
+    _git(root, "update-index", "-q", "--refresh")
     changed = _git(root, "diff-files", "--name-only", "-z", "--", under)
     if changed is None:
         return {}
