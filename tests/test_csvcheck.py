@@ -706,11 +706,30 @@ def test_too_long_is_found_whatever_the_other_cells_take(
 
 
 def test_orders_read_like_the_dict_they_stand_for(tmp_path: Path) -> None:
-    """`orders` of a file whose orders each start once is built on first use, and reads exactly
-    like the dict built at once (same items, same order)."""
+    """`orders` of a file whose orders each start once is read from the file on first use, and
+    reads exactly like a dict of first lines in file order."""
     content = lines(ITEM, item("A-1", "S1"), item("A-1", "S2"), item("B-1"), item("C-1"))
     orders = check(tmp_path, content, "item-level").orders
     assert len(orders) == 3
-    assert list(orders.items()) == list({"C-1": 5, "B-1": 4, "A-1": 2}.items())
+    assert list(orders.items()) == list({"A-1": 2, "B-1": 4, "C-1": 5}.items())
     assert "B-1" in orders and orders.get("Z") is None and orders["A-1"] == 2
     assert orders == {"A-1": 2, "B-1": 4, "C-1": 5}
+
+
+def test_orders_that_start_twice_are_found_from_hashes_and_named_from_the_file(
+    tmp_path: Path,
+) -> None:
+    """Checking keeps only hashes of OrderIds; an order starting twice is reported with its
+    OrderId and first line, read again from the file, and `orders` keeps first lines."""
+    content = lines(ITEM, item("A-1", "S1"), item("B-1"), item("A-1", "S2"), item("C-1"))
+    result = check(tmp_path, content, "item-level")
+    repeated = [(f.code, f.line, f.message) for f in result.findings if "A-1" in f.message]
+    assert repeated == [
+        (
+            "csv.order-not-contiguous",
+            4,
+            "order 'A-1' continues here after other orders (first seen on line 2)",
+        )
+    ]
+    assert dict(result.orders) == {"A-1": 2, "B-1": 3, "C-1": 5}
+    assert result.stats.orders == 3
