@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from retrobatch import csvcheck
 from retrobatch.csvcheck import CsvContext, CsvResult, check_csv, collect_keys
+from retrobatch.csvstream import CsvStream
 from retrobatch.findings import CATALOGUE
 from retrobatch.schemas import TEMPLATES
 
@@ -733,3 +736,22 @@ def test_orders_that_start_twice_are_found_from_hashes_and_named_from_the_file(
     ]
     assert dict(result.orders) == {"A-1": 2, "B-1": 3, "C-1": 5}
     assert result.stats.orders == 3
+
+
+def test_totals_stay_exact_when_prices_never_repeat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the cache's room, prices are converted batch by batch (no cache cleared and
+    refilled): every form the pattern allows still adds up exactly."""
+    monkeypatch.setattr(csvcheck, "_KNOWN_GOOD", 3)
+    monkeypatch.setattr(csvcheck, "CsvStream", functools.partial(CsvStream, block_size=256))
+    prices = [f"{n}.{n % 100:02d}" for n in range(1, 40)] + ["7", "7.5", "0.05", "007.25"]
+    quantities = [str(1 + n % 3) for n in range(len(prices))]
+    rows = [
+        item(f"A-{n}", ItemPrice=price, Quantity=quantity)
+        for n, (price, quantity) in enumerate(zip(prices, quantities, strict=True))
+    ]
+    result = check(tmp_path, lines(ITEM, *rows), "item-level")
+    assert found(result) == []
+    expected = sum(Decimal(p) * int(q) for p, q in zip(prices, quantities, strict=True))
+    assert result.stats.amounts == {"USD": expected}
