@@ -5,11 +5,12 @@
 Builds two repositories in one run: one with N delivered item-level submissions of --rows rows
 each (manifest, CSV and a receipt such as `retrobatch run` writes, all in one commit made with
 `git fast-import`), and one without any. Both get the same new, uncommitted 1,000-row batch.
-Each command then runs as a fresh process: first once in the history repository as after a
-fresh clone (it builds the order index and says so on stderr), then the best of --repeat rounds
-in both. Printed: seconds and peak RSS (the child's own, from wait4) and the ratios. The issue's
-size is `--submissions 1000 --rows 5000` (5M rows); the default is a fifth of that, a few
-minutes. Exits 1 when a target is missed.
+`check` and `status` (and, for information, `run --dry-run`) then run as fresh processes:
+first once in the history repository as after a fresh clone (it builds the order index and
+says so on stderr), then the best of --repeat rounds in both. Printed: seconds and peak RSS
+(the child's own, from wait4) and the ratios. The issue's size is `--submissions 1000 --rows
+5000` (5M rows); the default is a fifth of that, a few minutes. Exits 1 when a target is
+missed.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def measure(cmd: list[str]) -> tuple[float, int, str]:
 def command(name: str, repo: Path) -> list[str]:
     script = Path(sys.executable).with_name("retrobatch")
     head = [str(script)] if script.exists() else [sys.executable, "-m", "retrobatch.cli"]
-    extra = ["--as-of", AS_OF] if name == "check" else []
+    extra = {"check": ["--as-of", AS_OF], "run": ["--dry-run"]}.get(name, [])
     return [*head, name, "--repo", str(repo), *extra]
 
 
@@ -180,17 +181,23 @@ def main() -> int:
                 print(f"  stderr: {line}")
         runs: dict[tuple[str, str], list[tuple[float, int]]] = {}
         for _ in range(args.repeat + 1):  # the first round of the empty repository warms it
-            for name in ("check", "status"):
+            for name in ("check", "status", "run"):
                 for label, root in (("no history", empty), ("history", history)):
                     seconds, peak, _ = measure(command(name, root))
                     runs.setdefault((name, label), []).append((seconds, peak))
         best = {k: (min(t for t, _ in v[1:]), max(m for _, m in v[1:])) for k, v in runs.items()}
     ok = True
-    for name in ("check", "status"):
+    for name in ("check", "status", "run"):
         base_t, base_m = best[(name, "no history")]
         hist_t, hist_m = best[(name, "history")]
         ratio = hist_t / base_t
         within = ratio <= 5.0 and (name != "check" or hist_m <= 100)
+        if name == "run":  # `run --dry-run`: planning a send, for information
+            print(
+                f"run --dry-run: no history {base_t:5.2f} s {base_m:4d} MB | history "
+                f"{hist_t:5.2f} s {hist_m:4d} MB | {ratio:4.1f}x (no target)"
+            )
+            continue
         ok = ok and within
         print(
             f"{name:<6}: no history {base_t:5.2f} s {base_m:4d} MB | history {hist_t:5.2f} s "
