@@ -143,8 +143,9 @@ def write_catalogue(path: Path, rows: int, seed: int) -> None:
             written += lines
 
 
-def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Seconds and peak RSS (MB) of one child process, its own (wait4), not its siblings'."""
+def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float]:
+    """Seconds, peak RSS (MB) and CPU seconds of one child process, its own (wait4), not its
+    siblings'. CPU time says the same on a machine other work is slowing down."""
     started = time.perf_counter()
     child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(child.pid, 0)
@@ -155,10 +156,12 @@ def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
     child.stderr.close()
     if child.returncode != 0:
         sys.exit(f"benchmark child failed ({child.returncode}): {' '.join(cmd)}\n{errors}")
-    return elapsed, usage.ru_maxrss // 1024
+    return elapsed, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
 
 
-def best(cmds: dict[str, list[str]], repeat: int, cache: Path) -> dict[str, tuple[float, int]]:
+def best(
+    cmds: dict[str, list[str]], repeat: int, cache: Path
+) -> dict[str, tuple[float, int, float]]:
     """Rounds that run every command once, so that a slow moment of the machine hits all.
 
     Children run as an installed program does, from compiled bytecode: an editable checkout
@@ -167,13 +170,16 @@ def best(cmds: dict[str, list[str]], repeat: int, cache: Path) -> dict[str, tupl
     the first round, which writes it, is never the best one."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(cache)
-    runs: dict[str, list[tuple[float, int]]] = {name: [] for name in cmds}
+    runs: dict[str, list[tuple[float, int, float]]] = {name: [] for name in cmds}
     for _ in range(repeat + 1):
         for name, cmd in cmds.items():
             runs[name].append(measure(cmd, env))
     for name in cmds:
         del runs[name][0]
-    return {n: (min(t for t, _ in r), max(m for _, m in r)) for n, r in runs.items()}
+    return {
+        n: (min(t for t, _, _ in r), max(m for _, m, _ in r), min(c for _, _, c in r))
+        for n, r in runs.items()
+    }
 
 
 def cli_command(repo: Path) -> list[str]:
@@ -216,15 +222,22 @@ def run_shape(shape: str, rows: int, repeat: int, tmp: Path) -> bool:
         "retrobatch check": cli_command(repo),
     }
     times = best(cmds, repeat, tmp / "pycache")
-    base_t = times["csv.reader pass"][0]
-    for name, (seconds, peak) in times.items():
-        ratio = f"{seconds / base_t:5.2f}x" if seconds != base_t else "     "
-        print(f"{name:<17}: {seconds:6.2f} s  {ratio}  peak RSS {peak:4d} MB")
-    cli_t, cli_m = times["retrobatch check"]
-    ratio = cli_t / base_t
-    ok = ratio <= 2.0 and cli_m <= 150
+    base_t, _, base_c = times["csv.reader pass"]
+    for name, (seconds, peak, cpu) in times.items():
+        ratio = f"{seconds / base_t:5.2f}x" if name != "csv.reader pass" else "     "
+        cpu_ratio = f"{cpu / base_c:5.2f}x" if name != "csv.reader pass" else "     "
+        print(
+            f"{name:<17}: {seconds:6.2f} s  {ratio}  CPU {cpu:6.2f} s  {cpu_ratio}  "
+            f"peak RSS {peak:4d} MB"
+        )
+    cli_t, cli_m, cli_c = times["retrobatch check"]
+    ratio, cpu_ratio = cli_t / base_t, cli_c / base_c
+    # The time target is item-level's (any cardinality); order-level's is memory.
+    fast = ratio <= 2.0 or template != "item-level"
+    ok = fast and cli_m <= 150
     print(
-        f"{shape}: retrobatch check / csv.reader: {ratio:.2f}x (target <= 2.0x), peak RSS "
+        f"{shape}: retrobatch check / csv.reader: {ratio:.2f}x (CPU {cpu_ratio:.2f}x; target "
+        f"<= 2.0x{'' if template == 'item-level' else ' for item-level only'}), peak RSS "
         f"{cli_m} MB (target <= 150 MB): {'met' if ok else 'MISSED'}"
     )
     return ok
