@@ -818,7 +818,8 @@ class _Checker:
         suspects: set[int] = set()
         if continued and not self.prev_keys.isdisjoint(skus[: ends[0]]):
             suspects.add(0)
-        if len(set(zip(oids, skus, strict=True))) < len(oids):
+        # Skus all different (a catalogue of unique items) settle it with the cheaper set.
+        if len(set(skus)) < len(skus) and len(set(zip(oids, skus, strict=True))) < len(oids):
             # Some (order, Sku) repeats: find the runs whose Skus are not all different.
             runs = list(map(slice, starts, ends))
             distinct = map(len, map(set, map(skus.__getitem__, runs)))
