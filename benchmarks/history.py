@@ -65,20 +65,25 @@ def manifest(sub_id: str) -> bytes:
     ).encode()
 
 
-def receipt(sub_id: str, rows: int, when: str) -> bytes:
-    """A receipt as `retrobatch run` writes one, figures included."""
+def receipt(sub_id: str, rows: int, when: str, figures: bool = True) -> bytes:
+    """A receipt as `retrobatch run` writes one, figures included (unless an old one)."""
     return (
         f"submission: {sub_id}\nstate: sent\nsource_commit: '{'1a2b3c4d' * 5}'\nsent_at: '{when}'\n"
         f"sent_by: ana\nevent_type: {EVENT_TYPE}\nattempts: 1\n"
-        f"figures:\n  rows: {rows}\n  orders: {rows // 3}\n  amounts:\n    USD: '{rows * 50}.00'\n"
-        "  first_event: '2026-09-01T00:00:00Z'\n  last_event: '2026-11-01T00:00:00Z'\n"
-        f"emails:\n- attachment: {sub_id}.csv\n  state: sent\n  sha256: {'a' * 64}\n"
+        + (
+            f"figures:\n  rows: {rows}\n  orders: {rows // 3}\n  amounts:\n"
+            f"    USD: '{rows * 50}.00'\n  first_event: '2026-09-01T00:00:00Z'\n"
+            "  last_event: '2026-11-01T00:00:00Z'\n"
+            if figures
+            else ""
+        )
+        + f"emails:\n- attachment: {sub_id}.csv\n  state: sent\n  sha256: {'a' * 64}\n"
         f"  rows: {rows}\n  message_id: <{sub_id}@brand.example>\n  to: a1b2c3@inbound.example\n"
         f"  smtp_response: 250 ok\n  sent_at: '{when}'\n"
     ).encode()
 
 
-def build_history(root: Path, submissions: int, rows: int) -> None:
+def build_history(root: Path, submissions: int, rows: int, figures: bool = True) -> None:
     """All files in one commit through `git fast-import`, then checked out."""
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
     rng = random.Random(11)
@@ -98,7 +103,7 @@ def build_history(root: Path, submissions: int, rows: int) -> None:
             files = [
                 (f"{folder}/manifest.yaml", manifest(sub_id)),
                 (f"{folder}/conversions.csv", csv_text(rows, 10**8 + n * rows, rng)),
-                (f"{folder}/receipt.yaml", receipt(sub_id, rows, f"{start}T10:00:00Z")),
+                (f"{folder}/receipt.yaml", receipt(sub_id, rows, f"{start}T10:00:00Z", figures)),
             ]
         for path, data in files:
             mark += 1
@@ -156,11 +161,17 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=5000, help="rows per delivered submission")
     parser.add_argument("--batch", type=int, default=1000, help="rows of the new batch")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--old-receipts",
+        action="store_true",
+        help="receipts without figures, as before they held them: the first status measures "
+        "every CSV once",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="retrobatch-history-") as tmp:
         history, empty = Path(tmp) / "history", Path(tmp) / "empty"
         started = time.perf_counter()
-        build_history(history, args.submissions, args.rows)
+        build_history(history, args.submissions, args.rows, not args.old_receipts)
         build_empty(empty)
         for root in (history, empty):
             add_new_batch(root, args.batch)

@@ -92,10 +92,13 @@ def test_an_old_receipt_without_figures_has_its_csv_measured_once(
 ) -> None:
     read = measured(monkeypatch)
     assert status(factory, "--format", "json") == 0
-    first = json.loads(capsys.readouterr().out)[1]
+    out = capsys.readouterr()
+    first = json.loads(out.out)[1]
     assert (first["rows"], first["orders"], first["amounts"]) == (2, 1, {"USD": "39.98"})
     assert "2026-11-21-sent" in read
+    assert "measuring the CSVs of receipts written before receipts held figures" in out.err
     read.clear()
     assert status(factory, "--format", "json") == 0
-    assert json.loads(capsys.readouterr().out)[1] == first
+    again = capsys.readouterr()
+    assert (json.loads(again.out)[1], again.err) == (first, "")
     assert "2026-11-21-sent" not in read  # kept in .git/retrobatch/figures

@@ -172,7 +172,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
     ws = open_workspace(args)
     settings = ws.require_settings()
-    lines = status.collect(ws.root, settings, args.id)
+    lines = status.collect(ws.root, settings, args.id, notice=_notice)
     if args.id and not lines:
         raise UsageError(f"no submission {args.id!r} under submissions/")
     if args.id:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -54,11 +55,17 @@ class SubmissionStatus:
         }
 
 
-def collect(root: Path, settings: Settings, only: str | None = None) -> list[SubmissionStatus]:
+def collect(
+    root: Path,
+    settings: Settings,
+    only: str | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> list[SubmissionStatus]:
     """Status of every submission (or of `only`). A delivered batch's figures come from its
-    receipt; only a pending one's CSV is read (and an old receipt's, once: see `_Figures`)."""
+    receipt; only a pending one's CSV is read (and an old receipt's, once: see `_Figures`).
+    `notice` hears when that one-off measuring starts."""
     snap = snapshot.take(root, settings)
-    figures = _Figures(root)
+    figures = _Figures(root, notice)
     result = []
     for sub in snap.submissions:
         if only is not None and sub.id != only:
@@ -87,8 +94,9 @@ class _Figures:
     """A delivered batch's figures: its receipt's, or for a receipt written before receipts
     held them, measured once and kept in `.git/retrobatch/figures/<blob>.<template>.json`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, notice: Callable[[str], None] | None = None) -> None:
         self.root = root
+        self.notice = notice
         self.blobs = cachedir.Blobs(root, SUBMISSIONS_DIR)
         where = cachedir.cache_dir(root)
         self.folder = where / FIGURES_DIR if where is not None else None
@@ -105,6 +113,13 @@ class _Figures:
             kept = _read_figures(target)
             if kept is not None:
                 return stats_of(kept)
+        if self.notice is not None:
+            where = self.folder if self.folder is not None else "nowhere: no git folder"
+            self.notice(
+                "retrobatch: measuring the CSVs of receipts written before receipts held "
+                f"figures, once (kept in {where})"
+            )
+            self.notice = None
         stats = _measure(self.root, manifest, csv_path, moment)
         if target is not None:
             data = json.dumps(asdict(figures_of(stats))).encode()
