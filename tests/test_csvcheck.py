@@ -767,3 +767,15 @@ def test_totals_stay_exact_when_prices_never_repeat(
     assert found(result) == []
     expected = sum(Decimal(p) * int(q) for p, q in zip(prices, quantities, strict=True))
     assert result.stats.amounts == {"USD": expected}
+
+
+def test_a_binary_file_is_told_so_alone_wherever_its_blocks_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A NUL byte past rows with problems: the same single finding whether those rows were in
+    an earlier block (read and checked) or in the NUL's own block (never split)."""
+    content = lines(ITEM, item("A-1", Quantity="x"), item("A-2", Quantity="y"), "M\x00,,")
+    whole = check(tmp_path, content, "item-level")
+    monkeypatch.setattr(csvcheck, "CsvStream", functools.partial(CsvStream, block_size=40))
+    small = check(tmp_path, content, "item-level")
+    assert found(whole) == found(small) == [("csv.nul-byte", 4, None)]

@@ -141,6 +141,12 @@ def check_csv(
             gc.enable()
     report.add(stream.findings)
     fatal = any(f.code in _FATAL for f in report.kept)
+    if any(f.code == "csv.nul-byte" for f in report.kept):
+        # A binary file is not CSV: what its lines before the NUL byte would have said depends
+        # on where reading blocks happened to end, so only the file's own problems are told.
+        report.kept = [f for f in report.kept if f.code in _BINARY]
+        report.dropped = 0
+        return CsvResult(report.finish(), CsvStats(), {}, {})
     if checker is None:
         if not fatal:
             report.add([finding("csv.empty", rel, "the file is empty: no header line")])
@@ -153,6 +159,7 @@ def check_csv(
 
 
 _FATAL = {"csv.nul-byte", "csv.encoding", "csv.unclosed-quote", "csv.unreadable"}
+_BINARY = {"csv.nul-byte", "csv.bom"}
 
 
 class _Report:
