@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from retrobatch import csvcheck
 from retrobatch.csvcheck import CsvContext, CsvResult, check_csv, collect_keys
+from retrobatch.csvstream import CsvStream
 from retrobatch.findings import CATALOGUE
 from retrobatch.schemas import TEMPLATES
 
@@ -719,11 +722,61 @@ def test_too_long_is_found_whatever_the_other_cells_take(
 
 
 def test_orders_read_like_the_dict_they_stand_for(tmp_path: Path) -> None:
-    """`orders` of a file whose orders each start once is built on first use, and reads exactly
-    like the dict built at once (same items, same order)."""
+    """`orders` of a file whose orders each start once is read from the file on first use, and
+    reads exactly like a dict of first lines in file order."""
     content = lines(ITEM, item("A-1", "S1"), item("A-1", "S2"), item("B-1"), item("C-1"))
     orders = check(tmp_path, content, "item-level").orders
     assert len(orders) == 3
-    assert list(orders.items()) == list({"C-1": 5, "B-1": 4, "A-1": 2}.items())
+    assert list(orders.items()) == list({"A-1": 2, "B-1": 4, "C-1": 5}.items())
     assert "B-1" in orders and orders.get("Z") is None and orders["A-1"] == 2
     assert orders == {"A-1": 2, "B-1": 4, "C-1": 5}
+
+
+def test_orders_that_start_twice_are_found_from_hashes_and_named_from_the_file(
+    tmp_path: Path,
+) -> None:
+    """Checking keeps only hashes of OrderIds; an order starting twice is reported with its
+    OrderId and first line, read again from the file, and `orders` keeps first lines."""
+    content = lines(ITEM, item("A-1", "S1"), item("B-1"), item("A-1", "S2"), item("C-1"))
+    result = check(tmp_path, content, "item-level")
+    repeated = [(f.code, f.line, f.message) for f in result.findings if "A-1" in f.message]
+    assert repeated == [
+        (
+            "csv.order-not-contiguous",
+            4,
+            "order 'A-1' continues here after other orders (first seen on line 2)",
+        )
+    ]
+    assert dict(result.orders) == {"A-1": 2, "B-1": 3, "C-1": 5}
+    assert result.stats.orders == 3
+
+
+def test_totals_stay_exact_when_prices_never_repeat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the cache's room, prices are converted batch by batch (no cache cleared and
+    refilled): every form the pattern allows still adds up exactly."""
+    monkeypatch.setattr(csvcheck, "_KNOWN_GOOD", 3)
+    monkeypatch.setattr(csvcheck, "CsvStream", functools.partial(CsvStream, block_size=256))
+    prices = [f"{n}.{n % 100:02d}" for n in range(1, 40)] + ["7", "7.5", "0.05", "007.25"]
+    quantities = [str(1 + n % 3) for n in range(len(prices))]
+    rows = [
+        item(f"A-{n}", ItemPrice=price, Quantity=quantity)
+        for n, (price, quantity) in enumerate(zip(prices, quantities, strict=True))
+    ]
+    result = check(tmp_path, lines(ITEM, *rows), "item-level")
+    assert found(result) == []
+    expected = sum(Decimal(p) * int(q) for p, q in zip(prices, quantities, strict=True))
+    assert result.stats.amounts == {"USD": expected}
+
+
+def test_a_binary_file_is_told_so_alone_wherever_its_blocks_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A NUL byte past rows with problems: the same single finding whether those rows were in
+    an earlier block (read and checked) or in the NUL's own block (never split)."""
+    content = lines(ITEM, item("A-1", Quantity="x"), item("A-2", Quantity="y"), "M\x00,,")
+    whole = check(tmp_path, content, "item-level")
+    monkeypatch.setattr(csvcheck, "CsvStream", functools.partial(CsvStream, block_size=40))
+    small = check(tmp_path, content, "item-level")
+    assert found(whole) == found(small) == [("csv.nul-byte", 4, None)]

@@ -97,6 +97,11 @@ def test_what_arrives_is_what_impact_asks_for(repos: Repos, smtp_server: SmtpSer
     assert sent["message_id"] == message["Message-ID"]
     assert sent["smtp_response"] == "250 2.0.0 Ok: queued as Q1"
     assert sent["cc"] == ["finance@brand.example"]
+    # What status shows later, recorded now so the CSV is never read again for it.
+    figures: dict[str, object] = receipt["figures"]  # type: ignore[assignment]
+    assert (figures["rows"], figures["orders"], figures["amounts"]) == (3, 2, {"USD": "32.50"})
+    event_date = csv.decode().splitlines()[1].split(",")[2]
+    assert figures["first_event"] == figures["last_event"] == event_date
     # The `sending` receipt, with the Message-ID, reached origin before the message was sent.
     history = list(repos.origin.iter_commits("main", paths=RECEIPT))
     assert [c.message.strip() for c in history] == [

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from repo_factory import RepoFactory, item_rows
+from retrobatch import status as status_module
 from retrobatch.cli import main
 
 
@@ -49,3 +50,55 @@ def test_json_and_details(factory: RepoFactory, capsys: pytest.CaptureFixture[st
 def test_unknown_id_exits_2(factory: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
     assert status(factory, "2026-01-01-nothing") == 2
     assert "no submission" in capsys.readouterr().err
+
+
+def measured(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The CSVs status reads for their figures."""
+    read: list[str] = []
+    original = status_module.check_csv
+
+    def counting(path: Path, rel: str, *args: object, **kwargs: object) -> object:
+        read.append(rel.split("/")[1])
+        return original(path, rel, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(status_module, "check_csv", counting)
+    return read
+
+
+def test_a_delivered_batch_shows_its_receipts_figures_without_reading_its_csv(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receipt = factory.root / "submissions" / "2026-11-21-sent" / "receipt.yaml"
+    receipt.write_text(
+        receipt.read_text(encoding="utf-8")
+        + "figures:\n  rows: 7\n  orders: 5\n  amounts: {USD: '12.30', EUR: '1.00'}\n"
+        "  first_event: '2026-11-01T00:00:00Z'\n  last_event: '2026-11-02T00:00:00Z'\n",
+        encoding="utf-8",
+    )
+    read = measured(monkeypatch)
+    assert status(factory, "--format", "json") == 0
+    sent = json.loads(capsys.readouterr().out)[1]
+    amounts = {"USD": "12.30", "EUR": "1.00"}
+    assert (sent["rows"], sent["orders"], sent["amounts"]) == (7, 5, amounts)
+    assert (sent["first_event"], sent["last_event"]) == (
+        "2026-11-01T00:00:00Z",
+        "2026-11-02T00:00:00Z",
+    )
+    assert read == ["2026-11-20-pending", "2026-11-22-broken"]  # not yet delivered
+
+
+def test_an_old_receipt_without_figures_has_its_csv_measured_once(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = measured(monkeypatch)
+    assert status(factory, "--format", "json") == 0
+    out = capsys.readouterr()
+    first = json.loads(out.out)[1]
+    assert (first["rows"], first["orders"], first["amounts"]) == (2, 1, {"USD": "39.98"})
+    assert "2026-11-21-sent" in read
+    assert "measuring the CSVs of receipts written before receipts held figures" in out.err
+    read.clear()
+    assert status(factory, "--format", "json") == 0
+    again = capsys.readouterr()
+    assert (json.loads(again.out)[1], again.err) == (first, "")
+    assert "2026-11-21-sent" not in read  # kept in .git/retrobatch/figures

@@ -12,24 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import gitops, repo_rules
+from . import gitops, repo_rules, snapshot
 from .csvcheck import CsvContext, CsvResult, CsvStats, Progress, check_csv
 from .errors import UsageError
 from .findings import Finding, count
-from .manifest import Manifest, load_manifest
-from .receipts import Receipt, load_receipt, parse_timestamp
+from .manifest import Manifest
+from .receipts import Receipt, parse_timestamp
 from .settings import SETTINGS_FILE, Settings
-from .submissions import (
-    SUBMISSIONS_DIR,
-    Scan,
-    SubmissionFolder,
-    named_folder,
-    scan,
-    unexpected,
-)
+from .snapshot import Snapshot
+from .submissions import SUBMISSIONS_DIR, SubmissionFolder, named_folder, scan, unexpected
 
 # Given a CSV's path and size, a callback for its progress (bytes read; -1 when done), or None.
 ProgressFor = Callable[[str, int], Progress | None]
+Notice = Callable[[str], None]
 
 
 @dataclass
@@ -81,13 +76,15 @@ def parse_as_of(text: str) -> dt.datetime:
 
 
 def select(
-    root: Path, paths: list[Path] | None, found: Scan
+    snap: Snapshot, paths: list[Path] | None
 ) -> tuple[list[SubmissionFolder], set[str], list[Finding]]:
     """The folders to check, the ids named explicitly (checked even when delivered), and the
     refused entries (links, special files) among what was asked for."""
+    root, found = snap.root, snap.scan
+    everything = [s.folder for s in snap.submissions]
     if not paths:
-        return found.folders, set(), found.refused_for(None)
-    safe = {f.id: f for f in found.folders}
+        return everything, set(), found.refused_for(None)
+    safe = {f.id: f for f in everything}
     chosen: dict[str, SubmissionFolder] = {}
     named: set[str] = set()
     refused: set[str] = set()
@@ -96,7 +93,7 @@ def select(
         if not os.path.lexists(absolute):
             raise UsageError(f"{path}: no such file or folder")
         if os.path.abspath(absolute) == os.path.abspath(root / SETTINGS_FILE):
-            chosen.update({f.id: f for f in found.folders})
+            chosen.update(safe)
             refused.update(found.refused)
             continue
         name = named_folder(root, absolute)
@@ -116,12 +113,15 @@ def check(
     base: str | None = None,
     as_of: dt.datetime | None = None,
     progress: ProgressFor | None = None,
+    notice: Notice | None = None,
 ) -> CheckReport:
+    """`notice` hears of slow one-off work (building the order index after a fresh clone)."""
     found = scan(root)
     if base is not None:  # a pull request: what merges is the commit, where git records links
         for rel, kind in gitops.special_entries(gitops.open_repo(root), "HEAD", SUBMISSIONS_DIR):
             found.refuse(rel, kind)
-    folders, named, refused = select(root, paths, found)
+    snap = snapshot.take(root, settings, found)
+    folders, named, refused = select(snap, paths)
     report = CheckReport()
     report.findings += refused
     if base is not None:
@@ -129,9 +129,9 @@ def check(
         report.findings += changed.findings
         folders = [f for f in folders if changed.touches(f.rel)] if not paths else folders
         if changed.settings_changed:
-            folders = sorted({*folders, *found.folders}, key=lambda s: s.id)
+            folders = sorted({*folders, *(s.folder for s in snap.submissions)}, key=lambda s: s.id)
     report.submissions = check_folders(
-        root, settings, folders, as_of=as_of, named=named, progress=progress
+        snap, folders, as_of=as_of, named=named, progress=progress, notice=notice
     )
     for sub in report.submissions:
         report.findings += sub.findings
@@ -139,29 +139,29 @@ def check(
 
 
 def check_folders(
-    root: Path,
-    settings: Settings,
+    snap: Snapshot,
     folders: list[SubmissionFolder],
     *,
     as_of: dt.datetime | None = None,
     named: set[str] | frozenset[str] = frozenset(),
     progress: ProgressFor | None = None,
+    notice: Notice | None = None,
 ) -> list[SubmissionReport]:
     """Check each folder, then the rules across the repository. Delivered ones only if named."""
+    root, settings = snap.root, snap.settings
+    assert settings is not None, "checking needs settings"
     now = dt.datetime.now(dt.UTC)
     reports = []
-    for folder in folders:
-        sub = SubmissionReport(folder)
-        sub.receipt, sub.findings = load_receipt(folder.folder, root)
-        unreadable_receipt = bool(sub.findings)
-        if (sub.delivered or unreadable_receipt) and folder.id not in named:
+    for seen in snap.of(folders):
+        sub = SubmissionReport(seen.folder)
+        sub.receipt, sub.findings = seen.receipt, list(seen.receipt_findings)
+        if seen.history and seen.id not in named:
             continue
         moment = as_of or _sent_at(sub.receipt) or now
-        loaded = load_manifest(folder.folder, root, settings)
-        sub.manifest, sub.csv_path = loaded.manifest, loaded.csv_path
-        sub.findings += loaded.findings
+        sub.manifest, sub.csv_path = seen.manifest, seen.csv_path
+        sub.findings += seen.loaded.findings
         if sub.manifest is not None:
-            sub.findings += unexpected(folder, sub.manifest.file)
+            sub.findings += unexpected(seen.folder, sub.manifest.file)
         if sub.manifest is not None and sub.csv_path is not None:
             rel = sub.csv_path.relative_to(root).as_posix()
             tell = progress(rel, sub.csv_path.stat().st_size) if progress else None
@@ -176,7 +176,7 @@ def check_folders(
                 tell(-1)  # done: a progress display clears itself
             sub.findings += sub.csv.findings
         reports.append(sub)
-    history = repo_rules.History.load(root, reports)
+    history = repo_rules.History.load(snap, reports, notice)
     for sub in reports:
         sub.findings += history.rules_for(sub)
     return reports

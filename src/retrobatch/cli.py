@@ -107,6 +107,10 @@ def _as_of(args: argparse.Namespace) -> dt.datetime | None:
     return checker.parse_as_of(text) if text else None
 
 
+def _notice(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     as_of = _as_of(args)
@@ -136,7 +140,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
         progress = bars(sys.stderr)
     report = checker.check(
-        ws.root, ws.settings, paths=paths or None, base=base, as_of=as_of, progress=progress
+        ws.root,
+        ws.settings,
+        paths=paths or None,
+        base=base,
+        as_of=as_of,
+        progress=progress,
+        notice=_notice,
     )
     if args.format == "json":
         sys.stdout.write(json_report.render(report))
@@ -165,7 +175,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
     ws = open_workspace(args)
     settings = ws.require_settings()
-    lines = status.collect(ws.root, settings, args.id)
+    lines = status.collect(ws.root, settings, args.id, notice=_notice)
     if args.id and not lines:
         raise UsageError(f"no submission {args.id!r} under submissions/")
     if args.id:
@@ -198,12 +208,13 @@ def _add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
-    from . import impact_api, reconcile
+    from . import impact_api, reconcile, snapshot
     from .report import reconcile as reconcile_report
 
     ws = open_workspace(args)
     settings = ws.require_settings()
-    if not reconcile.outstanding(ws.root):
+    snap = snapshot.take(ws.root, None)
+    if not reconcile.outstanding(ws.root, snap):
         print("nothing to reconcile: no sent part awaits impact.com's report")
         return 0
     from .ledger import Ledger
@@ -214,7 +225,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     credentials = impact_api.credentials_from_env(os.environ)
     base = impact_api.api_base_from_env(os.environ)
     with impact_api.ImpactClient(credentials, base) as client:
-        result = reconcile.reconcile_repository(ws.root, settings, client)
+        result = reconcile.reconcile_repository(ws.root, settings, client, snap=snap)
     for line in reconcile_report.lines(result):
         print(line)
     if result.changed:

@@ -12,6 +12,7 @@ file (orders seen twice, the earliest and latest EventDate, totals) is kept as i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import re
@@ -69,22 +70,20 @@ class CsvResult:
 
 
 class FirstLines(Mapping[str, int]):
-    """OrderId -> line of its first record, for orders that each start once. The dict is built
-    on first use: a million-row file spends a tenth of a second on it, which `check` needs only
-    when another submission's orders are compared with these."""
+    """OrderId -> line of its first record, for orders that each start once. Checking keeps
+    only a hash of each OrderId (a million of them as strings take 60 MB); the mapping is read
+    again from the file (tolerantly, as `collect_keys` reads) on first use, which `check` needs
+    only when another submission's orders are compared with these."""
 
-    def __init__(self, ids: list[str], lines: array[int]) -> None:
-        self._ids: list[str] | None = ids
-        self._lines = lines
-        self._count = len(ids)
+    def __init__(self, path: Path, template: str, count: int) -> None:
+        self._path = path
+        self._template = template
+        self._count = count
         self._table: dict[str, int] | None = None
 
     def _built(self) -> dict[str, int]:
         if self._table is None:
-            assert self._ids is not None
-            # Inserted last to first, like `_settle_orders`, so iteration order matches it.
-            self._table = dict(zip(reversed(self._ids), reversed(self._lines), strict=True))
-            self._ids, self._lines = None, array("q")
+            self._table = collect_keys(self._path, self._template)[0]
         return self._table
 
     def __getitem__(self, key: str) -> int:
@@ -128,6 +127,7 @@ def check_csv(
                 report.add(header.findings(rel, stream.header_line))
                 size = path.stat().st_size
                 checker = _Checker(tpl, header, ctx, report, size, stream.header_size)
+                checker.path = path
             report.add(stream.findings)
             stream.findings.clear()
             if checker is not None:
@@ -141,6 +141,12 @@ def check_csv(
             gc.enable()
     report.add(stream.findings)
     fatal = any(f.code in _FATAL for f in report.kept)
+    if any(f.code == "csv.nul-byte" for f in report.kept):
+        # A binary file is not CSV: what its lines before the NUL byte would have said depends
+        # on where reading blocks happened to end, so only the file's own problems are told.
+        report.kept = [f for f in report.kept if f.code in _BINARY]
+        report.dropped = 0
+        return CsvResult(report.finish(), CsvStats(), {}, {})
     if checker is None:
         if not fatal:
             report.add([finding("csv.empty", rel, "the file is empty: no header line")])
@@ -153,6 +159,7 @@ def check_csv(
 
 
 _FATAL = {"csv.nul-byte", "csv.encoding", "csv.unclosed-quote", "csv.unreadable"}
+_BINARY = {"csv.nul-byte", "csv.bom"}
 
 
 class _Report:
@@ -307,8 +314,11 @@ class _Checker:
         self.prev_keys: set[str] = set()  # the Skus it listed there,
         self.prev_size = 0  # and their bytes
         self.run_line = 0  # the line where that order starts
-        self.order_ids: list[str] = []  # where orders start (item-level: runs of lines), in
-        self.order_lines = array("q")  # file order; `orders` is built from them at the end
+        # Where orders start (item-level: runs of lines), in file order: a hash of the OrderId
+        # (the strings would take 60 MB a million) and the line; `orders` is settled at the end.
+        self.order_hashes = array("q")
+        self.order_lines = array("q")
+        self.path: Path | None = None  # the file, read again only if some order starts twice
         self.dates = self._date_rules()
         self.future_from = _minute(ctx.as_of, -_NEAR)
         # Whether a record can hold values in two columns of which it may hold only one.
@@ -757,7 +767,7 @@ class _Checker:
             keep = [k for k, start in enumerate(starts) if ids[k] and start not in bad]
             ids = [ids[k] for k in keep]
             lines = [lines[k] for k in keep]
-        self.order_ids += ids
+        self.order_hashes.extend(map(hash, ids))
         self.order_lines.extend(lines)
 
     def _order_runs(self, batch: _Batch, o: int) -> list[Finding]:
@@ -815,7 +825,8 @@ class _Checker:
         suspects: set[int] = set()
         if continued and not self.prev_keys.isdisjoint(skus[: ends[0]]):
             suspects.add(0)
-        if len(set(zip(oids, skus, strict=True))) < len(oids):
+        # Skus all different (a catalogue of unique items) settle it with the cheaper set.
+        if len(set(skus)) < len(skus) and len(set(zip(oids, skus, strict=True))) < len(oids):
             # Some (order, Sku) repeats: find the runs whose Skus are not all different.
             runs = list(map(slice, starts, ends))
             distinct = map(len, map(set, map(skus.__getitem__, runs)))
@@ -842,14 +853,20 @@ class _Checker:
         return found
 
     def _settle_orders(self) -> list[Finding]:
-        """Build `orders` (each order's first line) and report orders that start twice."""
-        ids, lines = self.order_ids, self.order_lines
-        self.order_ids, self.order_lines = [], array("q")
-        if len(set(ids)) == len(ids):  # a set costs half the dict, which waits until needed
-            self.orders = FirstLines(ids, lines)
+        """Count the orders and report those that start twice. Equal hashes are rare (a file
+        with such orders, or a collision): only then are the OrderIds where they start read
+        again from the file, to compare the strings themselves."""
+        hashes, lines = self.order_hashes, self.order_lines
+        self.order_hashes = array("q")
+        distinct = set(hashes)
+        if len(distinct) == len(hashes) or self.path is None:
+            self.orders = FirstLines(self.path or Path(), self.tpl.name, len(distinct))
             return []
-        # Inserted last to first, so each order keeps its first line.
-        self.orders = dict(zip(reversed(ids), reversed(lines), strict=True))
+        del distinct
+        ids = self._ids_at(lines)
+        # Inserted last to first, so each order keeps its first line; then in file order.
+        firsts = dict(zip(reversed(ids), reversed(lines), strict=True))
+        self.orders = dict(sorted(firsts.items(), key=itemgetter(1)))
         o = self.field(self.tpl.unique[0])
         name = self.header.names[o] if o is not None else None
         found = []
@@ -868,6 +885,19 @@ class _Checker:
                 message = f"order {shorten(oid)} appears again (first on line {first})"
             found.append(finding(code, self.rel, message, line, name))
         return found
+
+    def _ids_at(self, lines: Sequence[int]) -> list[str]:
+        """The OrderId of the record on each of these lines, read again from the file."""
+        assert self.path is not None
+        o = self.field(self.tpl.unique[0])
+        assert o is not None
+        wanted = set(lines)
+        at: dict[int, str] = {}
+        for records in CsvStream(self.path, self.rel):
+            for line, oid in zip(records.lines, records.cols[o], strict=True):
+                if line in wanted:
+                    at[line] = oid
+        return [at.get(line, "") for line in lines]
 
     def _too_large(self, oid: str, size: int, line: int) -> None:
         """Note an order too large for one message; reported in `finish` with its full size
@@ -926,21 +956,37 @@ class _Checker:
                 self._add(currency, self._cents(*(list(compress(col, mine)) for col in columns)))
 
     def _cents(self, prices: list[str], quantities: list[str] | None = None) -> int:
-        """Sum of prices (times quantities), each distinct value converted once per file."""
-        cents, counts = self.known_cents, self.known_counts
-        if len(cents) > _KNOWN_GOOD or len(counts) > _KNOWN_GOOD:
-            cents.clear()
-            counts.clear()
+        """Sum of prices (times quantities), in hundredths."""
+        units = self._in_cents(prices)
+        if quantities is None:
+            return sum(units)
+        return sum(map(mul, units, self._whole(quantities)))
+
+    def _in_cents(self, prices: list[str]) -> list[int]:
+        """Each price in hundredths. A catalogue's prices are converted once each and then
+        looked up; values that keep being new (every price distinct) are converted batch by
+        batch with C-level string and int operations, which is nearly as fast, and the cache
+        stops growing at _KNOWN_GOOD values instead of being cleared and refilled."""
+        known = self.known_cents
         try:
-            if quantities is None:
-                return sum(map(cents.__getitem__, prices))
-            return sum(
-                map(mul, map(cents.__getitem__, prices), map(counts.__getitem__, quantities))
-            )
+            return list(map(known.__getitem__, prices))
         except KeyError:
-            cents.update((v, int(Decimal(v) * 100)) for v in set(prices) - cents.keys())
-            counts.update((v, int(v)) for v in set(quantities or ()) - counts.keys())
-            return self._cents(prices, quantities)
+            pass
+        values = _to_cents(prices)
+        if len(known) < _KNOWN_GOOD:
+            known.update(zip(prices, values, strict=True))
+        return values
+
+    def _whole(self, quantities: list[str]) -> list[int]:
+        known = self.known_counts
+        try:
+            return list(map(known.__getitem__, quantities))
+        except KeyError:
+            pass
+        values = list(map(int, quantities))
+        if len(known) < _KNOWN_GOOD:
+            known.update(zip(quantities, values, strict=True))
+        return values
 
     def _add(self, currency: str, cents: int) -> None:
         self.cents[currency] = self.cents.get(currency, 0) + cents
@@ -1030,6 +1076,25 @@ def _usable(batch: _Batch, need: list[int], currency: int | None) -> list[int] |
     if currency is not None and batch.bad[currency]:
         keep.append(set(range(len(batch.lines))) - batch.bad[currency].keys())
     return sorted(set.intersection(*keep)) if keep else None
+
+
+_THIRD_LAST = itemgetter(slice(-3, -2))
+
+
+def _to_cents(prices: list[str]) -> list[int]:
+    """Valid prices (digits, at most two decimals) in hundredths: when every one has two
+    decimals, by dropping the point (C-level maps, no Python call per value)."""
+    if list(map(_THIRD_LAST, prices)).count(".") == len(prices):
+        return list(map(int, map(str.replace, prices, repeat("."), repeat(""))))
+    return list(map(_one_in_cents, prices))
+
+
+def _one_in_cents(value: str) -> int:
+    whole, _, fraction = value.partition(".")
+    if len(fraction) <= 2 and whole.isascii() and fraction.isascii():
+        with contextlib.suppress(ValueError):
+            return int(whole + fraction.ljust(2, "0"))
+    return int(Decimal(value) * 100)
 
 
 def _shortest_match(pattern: re.Pattern[str] | None) -> int:

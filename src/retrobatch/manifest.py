@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from . import addresses, schemas
 from .findings import Finding, finding
@@ -41,12 +43,20 @@ def load_manifest(folder: Path, root: Path, settings: Settings | None) -> Loaded
         text = (folder / MANIFEST_FILE).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return LoadedManifest(None, None, [finding("manifest.syntax", rel, f"cannot read: {exc}")])
+    return parse_manifest(text, folder, root, settings)[0]
+
+
+def parse_manifest(
+    text: str, folder: Path, root: Path, settings: Settings | None
+) -> tuple[LoadedManifest, dict[str, Any] | None]:
+    """The loaded manifest, and its data when it passed the schema (what `trusted` takes)."""
+    rel = (folder / MANIFEST_FILE).relative_to(root).as_posix()
     doc = load_yaml(text)
     found = [finding(f"manifest.{p.kind}", rel, p.message, p.line) for p in doc.problems]
     if doc.data is None and not found:
         found.append(finding("manifest.syntax", rel, "the manifest is empty", 1))
     if doc.data is None:
-        return LoadedManifest(None, None, found)
+        return LoadedManifest(None, None, found), None
     if not isinstance(doc.data, dict):
         kind = type(doc.data).__name__
         found.append(
@@ -54,13 +64,27 @@ def load_manifest(folder: Path, root: Path, settings: Settings | None) -> Loaded
                 "manifest.schema", rel, f"the manifest must be a mapping of keys, not a {kind}", 1
             )
         )
-        return LoadedManifest(None, None, found)
+        return LoadedManifest(None, None, found), None
     errors = schemas.validate("manifest", doc.data)
     found += [finding("manifest.schema", rel, e.message, doc.line_of(e.path)) for e in errors]
     if errors:
-        return LoadedManifest(None, None, found)
-    data = doc.data
-    manifest = Manifest(
+        return LoadedManifest(None, None, found), None
+    data: dict[str, Any] | None = None if found else doc.data  # duplicate keys: never cached
+    return _checked(_from_data(doc.data), folder, root, settings, rel, found, doc.line_of), data
+
+
+def trusted(
+    data: dict[str, Any], folder: Path, root: Path, settings: Settings | None
+) -> LoadedManifest | None:
+    """A manifest from data that passed the schema before (a cache keyed by its bytes); None
+    when it has any finding, so that the caller parses the text again for the finding's line."""
+    rel = (folder / MANIFEST_FILE).relative_to(root).as_posix()
+    loaded = _checked(_from_data(data), folder, root, settings, rel, [], lambda _: None)
+    return None if loaded.findings else loaded
+
+
+def _from_data(data: dict[str, Any]) -> Manifest:
+    return Manifest(
         id=data["id"],
         template=data["template"],
         event_type=data["event_type"],
@@ -70,6 +94,18 @@ def load_manifest(folder: Path, root: Path, settings: Settings | None) -> Loaded
         ticket=data.get("ticket"),
         cc=tuple(data.get("cc") or ()),
     )
+
+
+def _checked(
+    manifest: Manifest,
+    folder: Path,
+    root: Path,
+    settings: Settings | None,
+    rel: str,
+    found: list[Finding],
+    line_of: Callable[[tuple[str | int, ...]], int | None],
+) -> LoadedManifest:
+    """The rules beyond the schema: the id, the settings, the file it names."""
     try:
         dt.date.fromisoformat(manifest.id[:10])
     except ValueError:
@@ -78,7 +114,7 @@ def load_manifest(folder: Path, root: Path, settings: Settings | None) -> Loaded
                 "manifest.schema",
                 rel,
                 f"id: {manifest.id[:10]} is not a date",
-                doc.line_of(("id",)),
+                line_of(("id",)),
             )
         )
     if manifest.id != folder.name:
@@ -87,7 +123,7 @@ def load_manifest(folder: Path, root: Path, settings: Settings | None) -> Loaded
                 "manifest.id-mismatch",
                 rel,
                 f"id {manifest.id!r} differs from the folder name {folder.name!r}",
-                doc.line_of(("id",)),
+                line_of(("id",)),
             )
         )
     if settings is not None and settings.destination(manifest.event_type) is None:
@@ -98,14 +134,14 @@ def load_manifest(folder: Path, root: Path, settings: Settings | None) -> Loaded
                 rel,
                 f"event_type {manifest.event_type} is not in retrobatch.yaml destinations "
                 f"(known: {known})",
-                doc.line_of(("event_type",)),
+                line_of(("event_type",)),
             )
         )
     for i, address in enumerate(manifest.cc):
         why = addresses.problem(address)
         if why is not None:
             found.append(
-                finding("manifest.schema", rel, f"cc: {address!r} {why}", doc.line_of(("cc", i)))
+                finding("manifest.schema", rel, f"cc: {address!r} {why}", line_of(("cc", i)))
             )
         elif settings is not None and not settings.cc_allowed(address):
             found.append(
@@ -114,12 +150,10 @@ def load_manifest(folder: Path, root: Path, settings: Settings | None) -> Loaded
                     rel,
                     f"cc {address} is outside cc_allowed_domains "
                     f"({', '.join(settings.cc_allowed_domains) or 'none allowed'})",
-                    doc.line_of(("cc", i)),
+                    line_of(("cc", i)),
                 )
             )
-    csv_path, file_findings = _resolve_file(
-        folder, root, manifest.file, rel, doc.line_of(("file",))
-    )
+    csv_path, file_findings = _resolve_file(folder, root, manifest.file, rel, line_of(("file",)))
     found += file_findings
     return LoadedManifest(manifest, csv_path, found)
 

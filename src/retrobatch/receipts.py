@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field, fields
+from decimal import Decimal
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
 from . import schemas
 from .findings import Finding, finding
 from .yamldoc import load_yaml
+
+if TYPE_CHECKING:
+    from .csvcheck import CsvStats
 
 RECEIPT_FILE = "receipt.yaml"
 
@@ -99,6 +104,40 @@ class Processing:
 
 
 @dataclass
+class Figures:
+    """The batch as `status` shows it, recorded when it is sent: history is never read again
+    for them. `amounts` maps a CurrencyCode ("" for none) to its total as decimal text."""
+
+    rows: int
+    orders: int
+    amounts: dict[str, str] = field(default_factory=dict)
+    first_event: str | None = None
+    last_event: str | None = None
+
+
+def figures_of(stats: CsvStats) -> Figures:
+    return Figures(
+        rows=stats.rows,
+        orders=stats.orders,
+        amounts={currency: f"{amount:.2f}" for currency, amount in stats.amounts.items()},
+        first_event=stats.first_event,
+        last_event=stats.last_event,
+    )
+
+
+def stats_of(figures: Figures) -> CsvStats:
+    from .csvcheck import CsvStats
+
+    return CsvStats(
+        rows=figures.rows,
+        orders=figures.orders,
+        amounts={currency: Decimal(text) for currency, text in figures.amounts.items()},
+        first_event=figures.first_event,
+        last_event=figures.last_event,
+    )
+
+
+@dataclass
 class Receipt:
     submission: str
     state: State
@@ -107,6 +146,7 @@ class Receipt:
     sent_by: str | None = None
     event_type: int | None = None
     attempts: int = 0
+    figures: Figures | None = None
     emails: list[EmailPart] = field(default_factory=list)  # after the summary, as people read it
     resolution: Resolution | None = None  # the latest decision of a person
     processing: list[Processing] = field(default_factory=list)
@@ -152,18 +192,30 @@ def dump_receipt(receipt: Receipt) -> str:
 
 
 def parse_receipt(text: str, rel: str) -> tuple[Receipt | None, list[Finding]]:
+    receipt, problems, _ = parse_receipt_data(text, rel)
+    return receipt, problems
+
+
+def parse_receipt_data(
+    text: str, rel: str
+) -> tuple[Receipt | None, list[Finding], dict[str, Any] | None]:
+    """Also the data that passed the schema, which `from_data` turns into the same receipt."""
     doc = load_yaml(text)
     if doc.problems or not isinstance(doc.data, dict):
         why = doc.problems[0].message if doc.problems else "not a mapping"
         line = doc.problems[0].line if doc.problems else 1
-        return None, [finding("receipt.invalid", rel, why, line)]
+        return None, [finding("receipt.invalid", rel, why, line)], None
     data = _stringify_times(doc.data)
     errors = schemas.validate("receipt", data)
     if errors:
-        return None, [
-            finding("receipt.invalid", rel, e.message, doc.line_of(e.path)) for e in errors
-        ]
-    return _from_dict(data), []
+        found = [finding("receipt.invalid", rel, e.message, doc.line_of(e.path)) for e in errors]
+        return None, found, None
+    return _from_dict(data), [], data
+
+
+def from_data(data: dict[str, Any]) -> Receipt:
+    """A receipt from data that passed the schema before (a cache keyed by its bytes)."""
+    return _from_dict(data)
 
 
 def load_receipt(folder: Path, root: Path) -> tuple[Receipt | None, list[Finding]]:
@@ -191,8 +243,13 @@ def _stringify_times(value: Any) -> Any:
     return value
 
 
+@cache
+def _names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))
+
+
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in fields(cls)}
+    names = _names(cls)
     return {k: v for k, v in data.items() if k in names}
 
 
@@ -200,6 +257,8 @@ def _from_dict(data: dict[str, Any]) -> Receipt:
     receipt = Receipt(**_known(Receipt, data))
     receipt.emails = [_part(e) for e in data.get("emails", [])]
     receipt.processing = [Processing(**_known(Processing, p)) for p in data.get("processing", [])]
+    if data.get("figures"):
+        receipt.figures = Figures(**_known(Figures, data["figures"]))
     if data.get("resolution"):
         receipt.resolution = Resolution(**_known(Resolution, data["resolution"]))
     if data.get("run"):

@@ -26,13 +26,13 @@ from .receipts import (
     EmailPart,
     Processing,
     Receipt,
-    load_receipt,
     now_utc,
     parse_timestamp,
     timestamp,
 )
 from .settings import Settings
-from .submissions import SUBMISSIONS_DIR, SubmissionFolder, discover
+from .snapshot import Snapshot, take
+from .submissions import SUBMISSIONS_DIR, SubmissionFolder
 from .templates import column_index
 
 COMPLETE = "Complete"
@@ -198,16 +198,20 @@ def _all_complete(receipt: Receipt) -> bool:
     )
 
 
-def _receipts(root: Path) -> Iterator[tuple[SubmissionFolder, Receipt | None, str | None]]:
-    for sub in discover(root):
-        receipt, problems = load_receipt(sub.folder, root)
+def _receipts(
+    root: Path, snap: Snapshot | None
+) -> Iterator[tuple[SubmissionFolder, Receipt | None, str | None]]:
+    for sub in (snap or take(root, None)).submissions:
+        problems = sub.receipt_findings
         why = f"{sub.id}: receipt unreadable: {problems[0].message}" if problems else None
-        yield sub, receipt, why
+        yield sub.folder, sub.receipt, why
 
 
-def outstanding(root: Path) -> list[SubmissionFolder]:
+def outstanding(root: Path, snap: Snapshot | None = None) -> list[SubmissionFolder]:
     """Submissions with a part still to ask about: with none, reconcile needs no credentials."""
-    return [sub for sub, receipt, _ in _receipts(root) if receipt and outstanding_parts(receipt)]
+    return [
+        sub for sub, receipt, _ in _receipts(root, snap) if receipt and outstanding_parts(receipt)
+    ]
 
 
 def reapply(read: Callable[[str], Receipt | None], result: ReconcileResult) -> dict[str, Receipt]:
@@ -230,7 +234,11 @@ def reapply(read: Callable[[str], Receipt | None], result: ReconcileResult) -> d
 
 
 def reconcile_repository(
-    root: Path, settings: Settings, source: SubmissionSource, now: dt.datetime | None = None
+    root: Path,
+    settings: Settings,
+    source: SubmissionSource,
+    now: dt.datetime | None = None,
+    snap: Snapshot | None = None,
 ) -> ReconcileResult:
     """Ask about every outstanding part and write the receipts that changed.
 
@@ -240,7 +248,7 @@ def reconcile_repository(
     now = now or now_utc()
     result = ReconcileResult()
     source = _CachedSource(source)
-    for sub, receipt, unreadable in _receipts(root):
+    for sub, receipt, unreadable in _receipts(root, snap):
         if receipt is None:
             result.skipped += [unreadable] if unreadable else []
             continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 from . import gitops
 from .csvcheck import collect_keys
 from .findings import Finding, finding
-from .manifest import load_manifest
-from .receipts import RECEIPT_FILE, load_receipt, parse_receipt
+from .order_index import OrderIndex, key_hashes
+from .receipts import RECEIPT_FILE, parse_receipt
 from .settings import SETTINGS_FILE, Destination, parse_settings
-from .submissions import SUBMISSIONS_DIR, discover
+from .snapshot import Snapshot
+from .submissions import SUBMISSIONS_DIR
 from .templates import is_conversion
 from .yamldoc import load_yaml
 
@@ -31,9 +32,14 @@ class _Entry:
     event_type: int
     delivered: bool
     csv_path: Path | None
-    _keys: tuple[dict[str, int], dict[str, tuple[int, int]]] | None = None
+    _keys: tuple[Mapping[str, int], Mapping[str, tuple[int, int]]] | None = None
 
-    def keys(self) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
+    @property
+    def known(self) -> bool:
+        """Its keys are at hand (read in this run): no index needed."""
+        return self._keys is not None
+
+    def keys(self) -> tuple[Mapping[str, int], Mapping[str, tuple[int, int]]]:
         if self._keys is None:
             self._keys = collect_keys(self.csv_path, self.template) if self.csv_path else ({}, {})
         return self._keys
@@ -41,27 +47,57 @@ class _Entry:
 
 @dataclass
 class History:
-    """Every submission in the working tree, with its orders and actions read on demand."""
+    """Every submission of the snapshot; the keys of those not read in this run come from the
+    order index, and a CSV is read only when its index shares a key with the batch checked."""
 
     root: Path
     entries: list[_Entry] = field(default_factory=list)
+    index: OrderIndex | None = None
+    _mine: dict[str, set[int]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: Path, checked: Sequence[SubmissionReport] = ()) -> History:
+    def load(
+        cls,
+        snap: Snapshot,
+        checked: Sequence[SubmissionReport] = (),
+        notice: Callable[[str], None] | None = None,
+    ) -> History:
         """`checked` are submissions read in this run: their orders are not read a second time."""
         known = {s.id: (s.csv.orders, s.csv.actions) for s in checked if s.csv is not None}
         entries = []
-        for folder in discover(root):
-            receipt, problems = load_receipt(folder.folder, root)
-            loaded = load_manifest(folder.folder, root, None)
-            if loaded.manifest is None:
+        for sub in snap.submissions:
+            m = sub.manifest
+            if m is None:
                 continue
-            delivered = bool(problems) or (receipt is not None and receipt.delivered)
-            m = loaded.manifest
-            entry = _Entry(m.id, m.template, m.event_type, delivered, loaded.csv_path)
+            entry = _Entry(m.id, m.template, m.event_type, sub.history, sub.csv_path)
             entry._keys = known.get(m.id)
             entries.append(entry)
-        return cls(root, entries)
+        history = cls(snap.root, entries)
+        asking = [s for s in checked if s.csv is not None and not s.delivered and s.manifest]
+        if asking:
+            history.index = OrderIndex(snap.root, notice)
+            needed = {e.id: e for s in asking for e in history._compared(s) if not e.known}
+            history.index.prepare(
+                [(e.csv_path, e.template) for e in needed.values() if e.csv_path is not None]
+            )
+        return history
+
+    def _compared(self, sub: SubmissionReport) -> list[_Entry]:
+        assert sub.manifest is not None
+        if is_conversion(sub.manifest.template):
+            return list(self._earlier_conversions(sub))
+        return [e for e in self.entries if self._counts_for_limit(e, sub)]
+
+    def _shares_keys(self, other: _Entry, sub: SubmissionReport, keys: Iterable[str]) -> bool:
+        """Whether `other` may hold one of `keys`: from the index, without reading its CSV."""
+        if other.known or other.csv_path is None:
+            return True
+        if self.index is None:
+            self.index = OrderIndex(self.root)
+        mine = self._mine.get(sub.id)
+        if mine is None:
+            mine = self._mine[sub.id] = key_hashes(keys)
+        return not mine.isdisjoint(self.index.hashes(other.csv_path, other.template))
 
     def rules_for(self, sub: SubmissionReport) -> list[Finding]:
         if sub.manifest is None or sub.csv is None or sub.delivered or sub.csv_path is None:
@@ -69,6 +105,10 @@ class History:
         if is_conversion(sub.manifest.template):
             return list(self._duplicate_orders(sub))
         return list(self._modification_limit(sub))
+
+    @staticmethod
+    def _counts_for_limit(other: _Entry, sub: SubmissionReport) -> bool:
+        return other.delivered and not is_conversion(other.template) and other.id != sub.id
 
     def _earlier_conversions(self, sub: SubmissionReport) -> Iterator[_Entry]:
         """Delivered conversion batches, then pending ones that sort before `sub`, of its event
@@ -90,6 +130,8 @@ class History:
         seen: set[str] = set()
         listed = 0
         for other in self._earlier_conversions(sub):
+            if not self._shares_keys(other, sub, sub.csv.orders):
+                continue
             orders = other.keys()[0]
             clash = [o for o in sub.csv.orders if o in orders and o not in seen]
             seen.update(clash)
@@ -117,7 +159,9 @@ class History:
         rel = sub.csv_path.relative_to(self.root).as_posix()
         before: dict[str, int] = {}
         for other in self.entries:
-            if other.delivered and not is_conversion(other.template) and other.id != sub.id:
+            if self._counts_for_limit(other, sub) and self._shares_keys(
+                other, sub, sub.csv.actions
+            ):
                 for key, (rows, _line) in other.keys()[1].items():
                     before[key] = before.get(key, 0) + rows
         for key, (rows, line) in sub.csv.actions.items():

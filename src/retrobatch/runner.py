@@ -31,7 +31,7 @@ from typing import Literal
 
 import git
 
-from . import gitops, lease
+from . import gitops, lease, snapshot
 from .batching import Part, part_name, split_batch
 from .checker import SubmissionReport, check_folders
 from .errors import OperationFailed, UsageError
@@ -52,6 +52,7 @@ from .receipts import (
     EmailPart,
     Lease,
     Receipt,
+    figures_of,
     load_receipt,
     now_utc,
     timestamp,
@@ -296,8 +297,9 @@ def _plan(
         found.refuse(rel, kind)  # what run sends is the commit: a link there is refused too
     for name, problems in sorted(found.refused.items()):
         report.outcomes.append(Outcome(name, "invalid", findings=problems))
-    for folder in found.folders:
-        receipt, problems = load_receipt(folder.folder, root)
+    snap = snapshot.take(root, settings, found)
+    for seen in snap.submissions:
+        folder, receipt, problems = seen.folder, seen.receipt, seen.receipt_findings
         if problems:
             report.outcomes.append(Outcome(folder.id, "invalid", findings=problems))
         elif receipt is None:
@@ -315,7 +317,7 @@ def _plan(
                 report.outcomes.append(Outcome(folder.id, "not-retried", detail=why_not))
     as_of = options.as_of or now_utc()
     candidates = []
-    for sub in check_folders(root, settings, due, as_of=as_of, named=named):
+    for sub in check_folders(snap, due, as_of=as_of, named=named):
         candidate = _candidate(root, sub, settings, report)
         if candidate is not None:
             candidates.append(candidate)
@@ -706,6 +708,7 @@ def _sending_receipt(session: _Session, c: _Candidate, messages: dict[str, str])
             sent_by=gitops.identity(session.repo, session.env),
             event_type=c.event_type,
             attempts=(previous.attempts if previous else 0) + 1,
+            figures=figures_of(c.sub.stats) if c.sub.stats else None,
             emails=[],
         )
     receipt.state = "sending"

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from dataclasses import dataclass, field
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from . import cachedir, snapshot
 from .csvcheck import CsvContext, CsvStats, check_csv
-from .manifest import Manifest, load_manifest
-from .receipts import Receipt, load_receipt, parse_timestamp
+from .manifest import Manifest
+from .receipts import Figures, Receipt, figures_of, parse_timestamp, stats_of
 from .settings import Settings
-from .submissions import SubmissionFolder, discover
+from .submissions import SUBMISSIONS_DIR, SubmissionFolder
+
+FIGURES_DIR = "figures"
 
 
 @dataclass
@@ -49,29 +55,90 @@ class SubmissionStatus:
         }
 
 
-def collect(root: Path, settings: Settings, only: str | None = None) -> list[SubmissionStatus]:
-    """Status of every submission (or of `only`), reading each CSV once for its figures."""
+def collect(
+    root: Path,
+    settings: Settings,
+    only: str | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> list[SubmissionStatus]:
+    """Status of every submission (or of `only`). A delivered batch's figures come from its
+    receipt; only a pending one's CSV is read (and an old receipt's, once: see `_Figures`).
+    `notice` hears when that one-off measuring starts."""
+    snap = snapshot.take(root, settings)
+    figures = _Figures(root, notice)
     result = []
-    for folder in discover(root):
-        if only is not None and folder.id != only:
+    for sub in snap.submissions:
+        if only is not None and sub.id != only:
             continue
-        receipt, receipt_problems = load_receipt(folder.folder, root)
-        state = receipt.state if receipt else ("invalid" if receipt_problems else "pending")
-        status = SubmissionStatus(folder.id, state, folder, receipt=receipt)
-        status.problems = [f.message for f in receipt_problems]
-        loaded = load_manifest(folder.folder, root, settings)
-        status.manifest = loaded.manifest
-        if loaded.manifest and loaded.csv_path:
-            moment = (
-                parse_timestamp(receipt.sent_at)
-                if receipt and receipt.sent_at
-                else dt.datetime.now(dt.UTC)
-            )
-            context = CsvContext(event_type=loaded.manifest.event_type, as_of=moment)
-            rel = loaded.csv_path.relative_to(root).as_posix()
-            status.stats = check_csv(loaded.csv_path, rel, loaded.manifest.template, context).stats
+        receipt = sub.receipt
+        state = receipt.state if receipt else ("invalid" if sub.receipt_findings else "pending")
+        status = SubmissionStatus(sub.id, state, sub.folder, receipt=receipt)
+        status.problems = [f.message for f in sub.receipt_findings]
+        status.manifest = sub.manifest
+        if sub.manifest and sub.csv_path:
+            if receipt is not None and receipt.delivered:
+                status.stats = figures.delivered(receipt, sub.manifest, sub.csv_path)
+            else:
+                status.stats = _measure(root, sub.manifest, sub.csv_path, dt.datetime.now(dt.UTC))
         result.append(status)
     return result
+
+
+def _measure(root: Path, manifest: Manifest, csv_path: Path, moment: dt.datetime) -> CsvStats:
+    context = CsvContext(event_type=manifest.event_type, as_of=moment)
+    rel = csv_path.relative_to(root).as_posix()
+    return check_csv(csv_path, rel, manifest.template, context).stats
+
+
+class _Figures:
+    """A delivered batch's figures: its receipt's, or for a receipt written before receipts
+    held them, measured once and kept in `.git/retrobatch/figures/<blob>.<template>.json`."""
+
+    def __init__(self, root: Path, notice: Callable[[str], None] | None = None) -> None:
+        self.root = root
+        self.notice = notice
+        self.blobs = cachedir.Blobs(root, SUBMISSIONS_DIR)
+        where = cachedir.cache_dir(root)
+        self.folder = where / FIGURES_DIR if where is not None else None
+
+    def delivered(self, receipt: Receipt, manifest: Manifest, csv_path: Path) -> CsvStats:
+        if receipt.figures is not None:
+            return stats_of(receipt.figures)
+        moment = parse_timestamp(receipt.sent_at) if receipt.sent_at else dt.datetime.now(dt.UTC)
+        try:
+            target = self._file(self.blobs.of(csv_path), manifest.template)
+        except OSError:
+            target = None
+        if target is not None:
+            kept = _read_figures(target)
+            if kept is not None:
+                return stats_of(kept)
+        if self.notice is not None:
+            where = self.folder if self.folder is not None else "nowhere: no git folder"
+            self.notice(
+                "retrobatch: measuring the CSVs of receipts written before receipts held "
+                f"figures, once (kept in {where})"
+            )
+            self.notice = None
+        stats = _measure(self.root, manifest, csv_path, moment)
+        if target is not None:
+            data = json.dumps(asdict(figures_of(stats))).encode()
+            with contextlib.suppress(OSError):
+                cachedir.write_atomic(target, data)
+        return stats
+
+    def _file(self, blob: str, template: str) -> Path | None:
+        return self.folder / f"{blob}.{template}.json" if self.folder is not None else None
+
+
+def _read_figures(path: Path) -> Figures | None:
+    try:
+        data = json.loads(path.read_bytes())
+        figures = Figures(**data)
+    except (OSError, ValueError, TypeError):
+        return None  # missing or damaged: measured again
+    ok = isinstance(figures.rows, int) and isinstance(figures.orders, int)
+    return figures if ok and isinstance(figures.amounts, dict) else None
 
 
 def format_amounts(amounts: dict[str, Decimal]) -> str:
