@@ -45,6 +45,12 @@ class SubmissionReport:
     def stats(self) -> CsvStats | None:
         return self.csv.stats if self.csv else None
 
+    @property
+    def csv_path_rel(self) -> str:
+        if self.csv_path is None:
+            return self.folder.rel
+        return f"{self.folder.rel}/{self.csv_path.relative_to(self.folder.folder).as_posix()}"
+
 
 @dataclass
 class CheckReport:
@@ -53,11 +59,31 @@ class CheckReport:
 
     @property
     def errors(self) -> int:
-        return count(self.findings, "error")
+        return count(self.findings, "error") + self.hidden_count("error")
 
     @property
     def warnings(self) -> int:
-        return count(self.findings, "warning")
+        return count(self.findings, "warning") + self.hidden_count("warning")
+
+    @property
+    def hidden(self) -> dict[tuple[str, str, str | None], int]:
+        """Findings past a file's listing limit, by (path, code, column)."""
+        out: dict[tuple[str, str, str | None], int] = {}
+        for sub in self.submissions:
+            if sub.csv is not None:
+                rel = sub.csv_path_rel
+                for (code, column, _severity), n in sub.csv.hidden.items():
+                    out[(rel, code, column)] = out.get((rel, code, column), 0) + n
+        return out
+
+    def hidden_count(self, severity: str) -> int:
+        return sum(
+            n
+            for sub in self.submissions
+            if sub.csv is not None
+            for (_code, _column, sev), n in sub.csv.hidden.items()
+            if sev == severity
+        )
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
@@ -65,11 +91,12 @@ def end_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
 
 
-def parse_as_of(text: str) -> dt.datetime:
+def parse_as_of(text: str, source: str = "--as-of ") -> dt.datetime:
+    """`source` names where the text came from (the option, or `RETROBATCH_AS_OF=`)."""
     try:
         return end_of_day(dt.date.fromisoformat(text))
     except ValueError:
-        raise UsageError(f"--as-of {text!r}: expected a date, YYYY-MM-DD") from None
+        raise UsageError(f"{source}{text!r}: expected a date, YYYY-MM-DD") from None
 
 
 def select(root: Path, paths: list[Path] | None) -> tuple[list[SubmissionFolder], set[str]]:

@@ -8,10 +8,13 @@ from pathlib import Path, PurePosixPath
 
 from . import schemas
 from .findings import Finding, finding
-from .settings import Settings
+from .settings import SETTINGS_FILE, Settings
 from .yamldoc import load_yaml
 
 MANIFEST_FILE = "manifest.yaml"
+# What `new` and `init` write for a person to replace: never sent as it is.
+PLACEHOLDER_DESCRIPTION = "TODO"  # the start of `new`'s description
+PLACEHOLDER_ADDRESS = "replace-me@"  # the start of `init`'s destination address
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,29 @@ def load_manifest(folder: Path, root: Path, settings: Settings | None) -> Loaded
                 doc.line_of(("id",)),
             )
         )
+    if manifest.description.strip().upper().startswith(PLACEHOLDER_DESCRIPTION):
+        found.append(
+            finding(
+                "manifest.placeholder",
+                rel,
+                f"description: {manifest.description!r} is the placeholder `new` wrote",
+                doc.line_of(("description",)),
+                hint="say what these rows are and why they are sent late",
+            )
+        )
     if settings is not None:
+        destination = settings.destination(manifest.event_type)
+        if destination is not None and destination.address.startswith(PLACEHOLDER_ADDRESS):
+            found.append(
+                finding(
+                    "config.placeholder",
+                    SETTINGS_FILE,
+                    f"destination {manifest.event_type} has the placeholder address "
+                    f"{destination.address}",
+                    hint="replace it with the Event Type's unique address from impact.com "
+                    "(Settings -> Event Types -> Returns Processing)",
+                )
+            )
         if settings.destination(manifest.event_type) is None:
             known = ", ".join(sorted(settings.destinations)) or "none"
             found.append(
