@@ -14,11 +14,11 @@ from pathlib import Path
 from . import repo_rules
 from .csvcheck import CsvContext, CsvResult, CsvStats, Progress, check_csv
 from .errors import UsageError
-from .findings import Finding, count
-from .manifest import Manifest, load_manifest
+from .findings import Finding, count, finding
+from .manifest import MANIFEST_FILE, Manifest, load_manifest
 from .receipts import Receipt, load_receipt, parse_timestamp
 from .settings import SETTINGS_FILE, Settings
-from .submissions import SubmissionFolder, containing, discover
+from .submissions import SubmissionFolder, containing, discover, strays
 
 # Given a CSV's path and size, a callback for its progress (bytes read; -1 when done), or None.
 ProgressFor = Callable[[str, int], Progress | None]
@@ -137,6 +137,8 @@ def check(
         folders = [f for f in folders if changed.touches(f.rel)] if not paths else folders
         if changed.settings_changed:
             folders = sorted({*folders, *discover(root)}, key=lambda s: s.id)
+    if not paths:
+        report.findings += [_stray(root, folder) for folder in strays(root)]
     report.submissions = check_folders(
         root, settings, folders, as_of=as_of, named=named, progress=progress
     )
@@ -185,6 +187,22 @@ def check_folders(
     for sub in reports:
         sub.findings += history.rules_for(sub)
     return reports
+
+
+def _stray(root: Path, folder: Path) -> Finding:
+    rel = folder.relative_to(root).as_posix()
+    near = [p.name for p in folder.iterdir() if p.name.lower() in ("manifest.yml", "manifest.yaml")]
+    hint = (
+        f"rename {near[0]} to {MANIFEST_FILE}"
+        if near
+        else f"add a {MANIFEST_FILE} (retrobatch new or retrobatch import make one)"
+    )
+    return finding(
+        "manifest.missing",
+        rel,
+        f"{rel}/ has no {MANIFEST_FILE}: it is not a submission and would never be sent",
+        hint=hint,
+    )
 
 
 def _context(settings: Settings, manifest: Manifest, as_of: dt.datetime) -> CsvContext:

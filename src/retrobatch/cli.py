@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import __version__, checker, gitops, schemas
 from .errors import RetrobatchError, UsageError
-from .findings import Finding
+from .findings import Finding, plural
 from .report import json as json_report
 from .report import text as text_report
 from .settings import Settings, load_settings
@@ -293,7 +293,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
         else:
             print(status_report.details(one))
             if mapped:
-                print(f"\nimpact.com reported {len(mapped):,} error(s):")
+                print(f"\nimpact.com reported {plural(len(mapped), 'error')}:")
                 print("\n".join(reconcile_report.error_lines(mapped)))
     elif args.format == "json":
         print(json.dumps([s.to_dict() for s in lines], indent=2, ensure_ascii=False))
@@ -466,7 +466,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _render_outcome(o: Outcome) -> str:
     rows = sum(p.rows for p in o.parts)
-    count = f"{len(o.parts)} part{'s' if len(o.parts) != 1 else ''} ({rows:,} rows)"
+    count = f"{plural(len(o.parts), 'part')} ({plural(rows, 'row')})"
     to = f" to {o.to}" + (f" cc {', '.join(o.cc)}" if o.cc else "") if o.to else ""
     refused = "; ".join(f"{p.attachment}: {p.reply}" for p in o.parts if p.state != "sent")
     match o.status:
@@ -490,7 +490,7 @@ def _render_outcome(o: Outcome) -> str:
             first = errors[0]
             where = f"{first.path}:{first.line}" if first.line else first.path
             return (
-                f"{o.id}: invalid, not sent: {len(errors)} error(s), first {where}: "
+                f"{o.id}: invalid, not sent: {plural(len(errors), 'error')}, first {where}: "
                 f"{first.message} [{first.code}] (retrobatch check submissions/{o.id} lists all)"
             )
         case _:

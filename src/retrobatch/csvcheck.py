@@ -502,8 +502,9 @@ class _Checker:
 
     def _excel_numbers(self, batch: _Batch) -> list[Finding]:
         """Ids a spreadsheet showed as numbers and exported as such (`1.23457E+11`): digits are
-        lost, so nothing can repair them. Only a batch whose text holds `E+` is looked at."""
-        if not (batch.has("E+") or batch.has("e+")):
+        lost, so nothing can repair them. Only a batch whose text holds `E+` (Excel's spelling)
+        is looked at: one scan of the block's text."""
+        if not batch.has("E+"):
             return []
         found = []
         for canonical in ID_COLUMNS:
@@ -945,7 +946,7 @@ class _Checker:
 
 # Id columns whose values a spreadsheet may have turned into numbers in scientific notation.
 ID_COLUMNS = ("OrderId", "ClickId", "CustomerId", "CampaignId", "MediaId", "ActionId", "Sku")
-SCIENTIFIC = re.compile(r"(?m)^[0-9](\.[0-9]+)?[eE]\+?[0-9]+$")
+SCIENTIFIC = re.compile(r"(?m)^[0-9](\.[0-9]+)?E\+[0-9]+$")
 
 _FEW = 4  # distinct values of a field few enough to measure each (`_Batch.floors`)
 _KNOWN_GOOD = 20_000  # distinct values remembered per column as checked

@@ -216,8 +216,11 @@ class CsvStream:
         if set(map(str.count, lines, repeat(","))) <= {width - 1}:
             body = "\n".join(lines) if text is None else text.removesuffix("\n")
             flat = body.replace("\n", ",").split(",") if lines else []
-            cols = [flat[j::width] for j in range(width)]
-            return Records(numbers, cols, sizes, [], not all(flat), block.text)
+            # An empty cell is needed for a comma-only line, so only then is it looked for.
+            if all(flat) or not (body.startswith(",") or "\n," in body):
+                cols = [flat[j::width] for j in range(width)]
+                return Records(numbers, cols, sizes, [], not all(flat), block.text)
+        numbers, lines, sizes = self._drop_comma_only(numbers, lines, sizes)
         return self._columns(numbers, [line.split(",") for line in lines], sizes, block.text)
 
     def _drop_blank(self, numbers: Sequence[int], lines: list[str]) -> tuple[list[int], list[str]]:
@@ -229,6 +232,18 @@ class CsvStream:
             else:
                 self._blank(number)
         return kept_numbers, kept
+
+    def _drop_comma_only(
+        self, numbers: Sequence[int], lines: list[str], sizes: list[int]
+    ) -> tuple[Sequence[int], list[str], list[int]]:
+        """A spreadsheet's row of empty cells (`,,,,`) is a blank line, not a record."""
+        blank = [k for k, line in enumerate(lines) if not line.strip(",")]
+        if not blank:
+            return numbers, lines, sizes
+        for k in blank:
+            self._blank(numbers[k])
+        keep = [k for k in range(len(lines)) if k not in set(blank)]
+        return [numbers[k] for k in keep], [lines[k] for k in keep], [sizes[k] for k in keep]
 
     def _columns(
         self, numbers: Sequence[int], rows: list[list[str]], sizes: list[int], text: str | None
@@ -276,7 +291,7 @@ class CsvStream:
                     )
                 )
                 continue
-            if not row:
+            if not row or (self.header is not None and not any(row)):
                 self._blank(start)
                 continue
             if self.header is None:

@@ -56,8 +56,9 @@ class History:
                 continue
             delivered = bool(problems) or (receipt is not None and receipt.delivered)
             m = loaded.manifest
-            entry = _Entry(m.id, m.template, m.event_type, delivered, loaded.csv_path)
-            entry._keys = known.get(m.id)
+            # By folder: a manifest whose id differs (manifest.id-mismatch) is still this one.
+            entry = _Entry(folder.id, m.template, m.event_type, delivered, loaded.csv_path)
+            entry._keys = known.get(folder.id)
             entries.append(entry)
         return cls(root, entries)
 

@@ -180,9 +180,7 @@ def import_submission(
         data = source.read_bytes()
     else:
         raise UsageError(f"{source}: expected an .xlsx workbook or a .csv export")
-    made = new_submission(
-        root, sub_id, template, event_type, settings, requested_by=requested_by
-    )
+    made = new_submission(root, sub_id, template, event_type, settings, requested_by=requested_by)
     if description:
         text = made.manifest.read_text(encoding="utf-8")
         made.manifest.write_text(
@@ -204,9 +202,15 @@ def _yaml_line(description: str) -> str:
 def init_repository(target: Path, today: dt.date | None = None) -> list[Path]:
     """A new submissions repository: settings with placeholders, workflows installing retrobatch
     from PyPI, CODEOWNERS, READMEs and an example outside `submissions/` (never sent)."""
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise UsageError(f"{target}: exists and is not an empty folder")
-    target.mkdir(parents=True, exist_ok=True)
+    if target.exists() and (not target.is_dir() or any(p.name != ".git" for p in target.iterdir())):
+        raise UsageError(f"{target}: exists and is not an empty folder (nor a fresh clone)")
+    for parent in target.parents:
+        if parent.exists() and not parent.is_dir():
+            raise UsageError(f"{target}: {parent} is a file, not a folder")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{target}: cannot create the folder: {exc.strerror}") from None
     today = today or dt.datetime.now(dt.UTC).date()
     files = {
         SETTINGS_FILE: _skeleton_text(SETTINGS_FILE),

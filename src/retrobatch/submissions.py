@@ -39,6 +39,18 @@ def discover(root: Path) -> list[SubmissionFolder]:
     return sorted(found, key=lambda s: s.id)
 
 
+def strays(root: Path) -> list[Path]:
+    """Folders under `submissions/` without a `manifest.yaml`: never sent, so `check` says so."""
+    base = root / SUBMISSIONS_DIR
+    if not base.is_dir():
+        return []
+    return sorted(
+        p
+        for p in base.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and not (p / MANIFEST_FILE).is_file()
+    )
+
+
 def containing(root: Path, path: Path) -> SubmissionFolder | None:
     """The submission a path belongs to: the nearest folder at or above it with a manifest."""
     path = path.resolve()
