@@ -1,8 +1,8 @@
 """A stand-in for impact.com's FTPFileSubmissions API, served by pytest-httpserver on 127.0.0.1.
 
-It speaks the documented shapes (impact-format.md, "After sending"): Basic auth, numbers as
-strings, paging with `@nextpageuri`, statuses that advance over successive calls, and failures
-queued on demand (a 429 with Retry-After, a 500).
+It speaks the documented shapes (docs/impact-errors.md, "What reconcile reads"): Basic auth,
+numbers as strings, paging with `@nextpageuri`, statuses that advance over successive calls, and
+failures queued on demand (a 429 with Retry-After, a 500).
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class FakeImpact:
         self.files: list[FakeFile] = []
         self.failures: list[Response] = []
         self.requests: list[str] = []
+        self.errors_key = "ErrorDetail"  # the v14 reference's name of the error list
         self.base_url = server.url_for("/").rstrip("/")
         server.expect_request(re.compile(r"^/.*")).respond_with_handler(self.handle)
 
@@ -88,7 +89,7 @@ class FakeImpact:
             if not found or found[0].errors_status != 200:
                 status = found[0].errors_status if found else 404
                 return Response('{"Message": "refused"}', status)
-            return self._page(request, "ErrorDetailsList", found[0].errors)
+            return self._page(request, self.errors_key, found[0].errors)
         start = parse_timestamp(request.args["SubmissionDateStart"])
         end = parse_timestamp(request.args.get("SubmissionDateEnd", "9999-12-31T00:00:00Z"))
         listed = [f for f in self.files if start <= parse_timestamp(f.submitted) <= end]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from repo_factory import RepoFactory, item_rows, manifest_text
+from repo_factory import RepoFactory, item_rows, manifest_text, recent
 from retrobatch.cli import main
 
 
@@ -144,3 +144,17 @@ def test_base_that_is_no_commit_exits_2(
     factory.commit("first")
     assert run(factory, "--base", "no-such-ref") == 2
     assert "--base no-such-ref" in capsys.readouterr().err
+
+
+def test_a_chained_file_may_carry_any_event_type_of_the_settings(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # impact.com's chained sample mixes the parent's and the child's event types in one file.
+    header = "CampaignId,ActionTrackerId,CustomerId,OrderId,EventDate,Amount,CurrencyCode,ClickId"
+    rows = [f"1111,{et},R523GSSD2,O-{et},{recent()},1.00,USD,clk" for et in (67890, 12345, 555)]
+    factory.submission("2026-11-20-chained", "\n".join([header, *rows]) + "\n", template="chained")
+    assert run(factory, "--format", "json") == 0
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["code"], f["line"], f["severity"]) for f in findings] == [
+        ("csv.chained-event-type", 4, "warning")
+    ]

@@ -25,6 +25,7 @@ ITEM = (
     "Quantity"
 )
 MODS = "ActionId,OrderId,ActionTrackerId,Amount,CurrencyCode,CustomerStatus,Reason"
+CHAINED = "CampaignId,ActionTrackerId,CustomerId,OrderId,EventDate,Amount,CurrencyCode,ClickId"
 
 
 def order(oid: str = "A-1", when: str = "2026-11-20T10:00:00Z", **cells: str) -> str:
@@ -228,8 +229,8 @@ def test_at_most_1000_findings_then_one_truncated(tmp_path: Path) -> None:
 
 
 def test_a_missing_required_column_is_one_finding_not_one_per_row(tmp_path: Path) -> None:
-    header = ORDER.replace(",Amount", "")
-    rows = [order(f"A-{i}").rsplit(",", 1)[0] for i in range(5)]
+    header = ORDER.replace("CampaignId,", "")
+    rows = [order(f"A-{i}").split(",", 1)[1] for i in range(5)]
     assert found(check(tmp_path, lines(header, *rows))) == [("csv.missing-column", 1, None)]
 
 
@@ -613,6 +614,17 @@ ONE_FILE_PER_CODE: dict[str, tuple[str, str | bytes, int | None, str | None, str
         "order-level", lines(ORDER, *[order(f"A{i}", Amount="x") for i in range(1001)]), None, None,
         "warning", {},
     ),
+    "csv.customer-status": (
+        "modifications", lines(MODS, "1,,,5,,VIP,ORDER_UPDATE"), 2, "CustomerStatus", "warning", {}
+    ),
+    "csv.chained-event-type": (
+        "chained", lines(CHAINED, "1111,99,c-1,A-1,2026-11-20T10:00Z,1,USD,x"), 2,
+        "ActionTrackerId", "warning", {},
+    ),
+    "csv.item-reason": (
+        "item-modifications", lines("ActionId,Sku,Reason", "1,S,ITEM_RETURNED"), 2, "Reason",
+        "warning", {},
+    ),
     "csv.unclosed-quote": ("order-level", lines(ORDER, order(ClickId='"x')), 2, None, "error", {}),
     "csv.nul-byte": ("order-level", lines(ORDER, "\x00"), 2, None, "error", {}),
     "csv.malformed": ("order-level", lines(ORDER, order(ClickId='"x"y')), 2, None, "error", {}),
@@ -637,7 +649,7 @@ def test_one_file_per_code(tmp_path: Path, code: str) -> None:
 
 def test_indexed_item_columns_are_checked_like_their_column(tmp_path: Path) -> None:
     header = "ActionId,Sku,Quantity,Sku2,Quantity2,Reason"
-    content = lines(header, "111,S-1,1,S-2,x,ITEM_RETURNED", "112,S-1,0,,,ITEM_RETURNED")
+    content = lines(header, "111,S-1,1,S-2,x,ORDER_UPDATE", "112,S-1,0,,,ORDER_UPDATE")
     result = check(tmp_path, content, "item-modifications")
     assert found(result) == [("csv.type", 2, "Quantity2")]
 

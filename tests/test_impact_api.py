@@ -91,7 +91,11 @@ def test_a_wrong_token_is_refused_by_the_server(fake: FakeImpact) -> None:
         api.list_submissions(START)
 
 
-def test_error_details_read_the_first_list_key_on_every_page(fake: FakeImpact) -> None:
+@pytest.mark.parametrize("key", ["ErrorDetail", "ErrorDetailsList"])
+def test_error_details_read_error_detail_or_else_the_first_list_key_on_every_page(
+    fake: FakeImpact, key: str
+) -> None:
+    fake.errors_key = key
     errors = [
         {
             "Line": str(n),
@@ -111,6 +115,28 @@ def test_error_details_read_the_first_list_key_on_every_page(fake: FakeImpact) -
         (3, "A-3", "MALFORMED"),
     ]
     assert len(found) == 5
+
+
+def test_error_details_keep_event_code_and_uri(fake: FakeImpact) -> None:
+    # v14 reference (brand-api-reference, submissions/ftp-submissions): ErrorDetail items carry
+    # EventCode and Uri next to Line, OrderId, Status and Reason.
+    uri = "/Advertisers/SID/FTPFileSubmissions/F-1/ErrorDetails/1"
+    error = {"Line": 2, "OrderId": "A-2", "Status": "Validation", "Reason": "NO_ITEM"}
+    fake.add(
+        FakeFile(
+            "F-1",
+            "x.csv",
+            "2026-11-27T05:10:00Z",
+            errors=[{**error, "EventCode": "install", "Uri": uri}],
+        )
+    )
+    with client(fake) as api:
+        [found] = api.error_details("F-1")
+    assert (found.reason, found.event_code, found.uri) == ("NO_ITEM", "install", uri)
+
+
+def test_list_key_prefers_error_detail() -> None:
+    assert list_key({"@page": "1", "Other": [], "ErrorDetail": []}) == "ErrorDetail"
 
 
 def test_list_key_skips_metadata_keys() -> None:

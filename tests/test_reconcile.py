@@ -149,6 +149,29 @@ def test_match_on_page_two_goes_queued_to_complete_and_the_receipt_to_processed(
     assert len(fake.requests) == calls  # processed: never asked again
 
 
+def test_event_code_and_uri_of_v14_errors_are_kept_in_the_receipt(
+    tmp_path: Path, fake: FakeImpact, api: ImpactClient
+) -> None:
+    # v14 reference: ErrorDetail items carry EventCode (mobile actions) and Uri.
+    _, folder = sent_repo(tmp_path, CSV)
+    uri = f"/Advertisers/{SID}/FTPFileSubmissions/F-app/ErrorDetails/1"
+    error = {"Line": "2", "OrderId": "A-1", "Status": "Validation", "Reason": "NO_ITEM"}
+    fake.add(
+        FakeFile(
+            "F-app",
+            f"{SUB}.csv",
+            "2026-11-27T05:03:00Z",
+            errors=[{**error, "EventCode": "purchase", "Uri": uri}],
+        )
+    )
+    reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=1))
+    [entry] = receipt_of(folder, tmp_path).processing
+    assert entry.errors[0]["event_code"] == "purchase"
+    assert entry.errors[0]["uri"] == uri
+    [mapped] = explain_errors(tmp_path, receipt_of(folder, tmp_path))
+    assert (mapped.event_code, mapped.caught_by) == ("purchase", ("csv.item-incomplete",))
+
+
 def test_a_partial_receipt_asks_only_for_accepted_parts_and_stays_partial(
     tmp_path: Path, fake: FakeImpact, api: ImpactClient
 ) -> None:
@@ -270,8 +293,21 @@ def test_mapped_errors_read_like_findings(tmp_path: Path) -> None:
     _, receipt = _sent_with_oid_duplicate(tmp_path)
     assert report.error_lines(explain_errors(tmp_path, receipt)) == [
         f"submissions/{SUB}/conversions.csv:4: OrderId A-2: Sku SKU-1: OID_DUPLICATE (Validation): "
-        f"the OrderId was already used, or its lines are not consecutive [{SUB}.csv line 4]"
+        "the OrderId was already used for this event type, or an order's lines were not "
+        f"consecutive [{SUB}.csv line 4]"
     ]
+
+
+def test_the_guide_says_once_per_code_what_to_do_and_which_finding_catches_it(
+    tmp_path: Path,
+) -> None:
+    _, receipt = _sent_with_oid_duplicate(tmp_path)
+    mapped = explain_errors(tmp_path, receipt)
+    unknown = replace(mapped[0], reason="SOMETHING_NEW", explanation=None, fix=None)
+    guide = report.error_guide([*mapped, mapped[0], unknown])
+    assert guide[0].startswith("OID_DUPLICATE (2 rows): keep each order's lines together")
+    assert "check now catches this as csv.order-not-contiguous, csv.duplicate-row" in guide[0]
+    assert guide[1].startswith("SOMETHING_NEW (1 row): not in retrobatch's catalogue")
 
 
 def test_a_complete_file_of_zero_records_is_called_unread(
@@ -592,9 +628,12 @@ def test_status_id_shows_impact_errors_on_their_rows(
     assert main(["status", SUB, "--repo", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "impact.com reported 1 error:" in out
+    assert "OID_DUPLICATE (1 row): keep each order's lines together" in out
     assert f"submissions/{SUB}/conversions.csv:4: OrderId A-2: Sku SKU-1: OID_DUPLICATE" in out
     assert main(["status", SUB, "--repo", str(tmp_path), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["impact_status"] == "Complete"
     [mapped] = doc["impact_errors"]
     assert (mapped["csv_line"], mapped["order_id"], mapped["reason"]) == (4, "A-2", "OID_DUPLICATE")
+    assert "keep each order's lines together" in mapped["fix"]
+    assert "csv.order-not-contiguous" in mapped["caught_by"]

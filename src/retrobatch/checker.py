@@ -213,6 +213,7 @@ def _context(settings: Settings, manifest: Manifest, as_of: dt.datetime) -> CsvC
         app=bool(destination and destination.app),
         custom_reasons=settings.reason_codes(manifest.event_type),
         max_email_bytes=settings.max_email_bytes,
+        known_event_types=frozenset(int(key) for key in settings.destinations),
     )
 
 

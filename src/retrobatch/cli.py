@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_diff,
         _add_init,
         _add_demo,
+        _add_explain,
+        _add_columns,
     ):
         add(sub)
     return parser
@@ -295,6 +297,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
             if mapped:
                 print(f"\nimpact.com reported {plural(len(mapped), 'error')}:")
                 print("\n".join(reconcile_report.error_lines(mapped)))
+                print("\nwhat to do:")
+                print("\n".join(reconcile_report.error_guide(mapped)))
     elif args.format == "json":
         print(json.dumps([s.to_dict() for s in lines], indent=2, ensure_ascii=False))
     else:
@@ -426,6 +430,49 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
     return demo.run_demo(sys.stdout, main)
+
+
+def _add_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "explain", help="what a finding code or an impact.com error means, and what to do"
+    )
+    p.add_argument("code", nargs="?", metavar="CODE", help="e.g. csv.bad-date or CONV_DUPLICATE")
+    p.set_defaults(handler=_cmd_explain)
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from .report import reference
+
+    if args.code is None:
+        print("\n".join(reference.known_codes()))
+        return 0
+    text = reference.explain(args.code)
+    if text is None:
+        import difflib
+
+        close = difflib.get_close_matches(args.code, reference.known_codes(), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise UsageError(
+            f"{args.code!r} is neither a finding code nor a known impact.com error{hint}"
+        )
+    print(text)
+    return 0
+
+
+def _add_columns(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("columns", help="a template's columns, formats, aliases and requirements")
+    p.add_argument(
+        "template", choices=schemas.TEMPLATES, metavar="TEMPLATE", help=", ".join(schemas.TEMPLATES)
+    )
+    p.set_defaults(handler=_cmd_columns)
+
+
+def _cmd_columns(args: argparse.Namespace) -> int:
+    from .report import reference
+    from .templates import load_template
+
+    print(reference.columns_text(load_template(args.template)))
+    return 0
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,7 +1,8 @@
 """Validation of one CSV batch against its template, streaming and a column at a time.
 
-The rules are impact.com's (../shared/impact-format.md) as the template schemas state them; the
-codes and their meaning are the contract's (../shared/contract.md, "Findings"). A file is read in
+The rules are impact.com's formats as the template schemas state them (docs/formats.md), plus
+retrobatch's few policies; each code, whose rule it is and why, is in findings.CATALOGUE
+(docs/findings.md). A file is read in
 batches of records (csvstream); each batch is turned into columns and each column is checked
 whole (its distinct values, or one regex over the column joined by line breaks), so a
 million-row file costs about two bare `csv.reader` passes (benchmarks/check_speed.py).
@@ -43,6 +44,8 @@ class CsvContext:
     app: bool = False  # destination has app: true -> EventCode column required
     custom_reasons: tuple[str, ...] = ()
     max_email_bytes: int = 10 * 1024 * 1024
+    # Event types of retrobatch.yaml: a chained file may carry rows of any of them.
+    known_event_types: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -361,6 +364,7 @@ class _Checker:
             found += self._excel_numbers(batch)
             found += self._event_type(batch)
             found += self._reasons(batch)
+            found += self._expected_values(batch)
             found += self._reversals(batch)
             if self.tpl.kind == "conversion":
                 found += self._orders(batch)
@@ -649,6 +653,7 @@ class _Checker:
     def _event_type(self, batch: _Batch) -> list[Finding]:
         found = []
         expected = str(self.ctx.event_type)
+        mixed = self.tpl.mixed_event_types
         for col in self.tpl.with_keyword("x-event-type"):
             j = self.field(col.name)
             if j is None or batch.distinct(j) == {expected}:
@@ -656,16 +661,22 @@ class _Checker:
             name = self.header.names[j]
             values, bad = batch.cols[j], batch.bad[j]
             for i, value in enumerate(values):
-                if (
-                    value
-                    and value != expected
-                    and i not in bad
-                    and int(value) != self.ctx.event_type
-                ):
+                if not value or value == expected or i in bad:
+                    continue
+                number = int(value)
+                if number == self.ctx.event_type:
+                    continue
+                if not mixed:
                     message = (
                         f"{name} {shorten(value)} differs from the manifest's event_type {expected}"
                     )
                     found.append(self._at("csv.event-type-mismatch", batch, i, j, message))
+                elif number not in self.ctx.known_event_types:
+                    message = (
+                        f"{name} {shorten(value)} is neither the manifest's event_type {expected} "
+                        "nor a destination in retrobatch.yaml: a typo, or an event type to add"
+                    )
+                    found.append(self._at("csv.chained-event-type", batch, i, j, message))
         return found
 
     def _reasons(self, batch: _Batch) -> list[Finding]:
@@ -676,19 +687,53 @@ class _Checker:
                 continue
             allowed = set(col.keywords["x-default-codes"]) | set(self.ctx.custom_reasons)
             values, bad = batch.cols[j], batch.bad[j]
-            wrong = set(values) - allowed - {""}
-            if not wrong:
+            present = batch.distinct(j) - {""}
+            wrong = present - allowed
+            suggested = col.keywords.get("x-suggested")
+            odd = present - wrong - {suggested, "RESET"} if suggested else set()
+            if not wrong and not odd:
                 continue
             name = self.header.names[j]
             custom = ", ".join(self.ctx.custom_reasons) or "none configured"
             for i, value in enumerate(values):
-                if value in wrong and i not in bad:
+                if i in bad:
+                    continue
+                if value in wrong:
                     message = (
                         f"{name} {shorten(value)} is neither a default reason code nor a custom "
                         f"one of event type {self.ctx.event_type} ({custom}); codes are "
                         "case-sensitive"
                     )
                     found.append(self._at(col.pattern_code, batch, i, j, message))
+                elif value in odd:
+                    message = (
+                        f"{name} {shorten(value)}: impact.com's item updates use {suggested}; "
+                        "keep this code only if it is meant"
+                    )
+                    found.append(self._at(col.keywords["x-suggested-code"], batch, i, j, message))
+        return found
+
+    def _expected_values(self, batch: _Batch) -> list[Finding]:
+        """Values impact.com accepts but that are usually a mistake (a CustomerStatus the
+        account may not map)."""
+        found = []
+        for col in self.tpl.with_keyword("x-expected-values"):
+            j = self.field(col.name)
+            if j is None:
+                continue
+            expected = {v.lower() for v in col.keywords["x-expected-values"]}
+            odd = {v for v in batch.distinct(j) if v and v.lower() not in expected}
+            if not odd:
+                continue
+            name = self.header.names[j]
+            listed = " or ".join(col.keywords["x-expected-values"])
+            for i, value in enumerate(batch.cols[j]):
+                if value in odd and i not in batch.bad[j]:
+                    message = (
+                        f"{name} {shorten(value)} is not {listed}: impact.com takes it only if "
+                        "the account's Customer Status Mapping maps it"
+                    )
+                    found.append(self._at(col.keywords["x-unexpected-code"], batch, i, j, message))
         return found
 
     def _reversals(self, batch: _Batch) -> list[Finding]:

@@ -1,6 +1,6 @@
 """impact.com's FTPFileSubmissions API: the only way to learn what happened to an e-mailed file.
 
-Shapes are in ../shared/impact-format.md ("After sending"). The account's credentials come only
+Shapes are described in docs/impact-errors.md ("What reconcile reads"). The credentials come only
 from the environment and never appear in output, exception text or a repr; even the AccountSID
 is left out of messages, since it sits in every URL path.
 """
@@ -24,6 +24,7 @@ ENV_AUTH_TOKEN = "IMPACT_AUTH_TOKEN"
 ENV_API = "RETROBATCH_IMPACT_API"
 DEFAULT_API = "https://api.impact.com"
 SUBMISSIONS_KEY = "FTPFileSubmissions"
+ERRORS_KEY = "ErrorDetail"  # the v14 API reference's name of the error list
 MAX_PAGES = 1000
 
 _REFUSALS = {
@@ -106,6 +107,8 @@ class ErrorDetail:
     sku: str
     status: str
     reason: str
+    event_code: str = ""  # mobile app actions
+    uri: str = ""
 
 
 def to_int(value: Any) -> int | None:
@@ -159,11 +162,16 @@ def _error(item: Mapping[str, Any]) -> ErrorDetail:
         sku=_text(item.get("Sku")),
         status=_text(item.get("Status")),
         reason=_text(item.get("Reason")),
+        event_code=_text(item.get("EventCode")),
+        uri=_text(item.get("Uri")),
     )
 
 
 def list_key(page: Mapping[str, Any]) -> str | None:
-    """The first array-valued key not starting with `@`: the error list's name is undocumented."""
+    """`ErrorDetail`, as the v14 reference names the error list; else, for answers shaped
+    otherwise (as older code expected), the first array-valued key not starting with `@`."""
+    if isinstance(page.get(ERRORS_KEY), list):
+        return ERRORS_KEY
     return next((k for k, v in page.items() if isinstance(v, list) and not k.startswith("@")), None)
 
 

@@ -1,5 +1,5 @@
 """The e-mail impact.com asks for: the file as an attachment, only its address in To:, anyone
-else in Cc:, no subject and no body (../shared/impact-format.md, "How a batch reaches impact.com").
+else in Cc:, no subject and no body (docs/README.md, "How a batch reaches impact.com").
 
 The attachment goes base64-encoded, so its bytes arrive exactly as committed (line endings
 included), and the size of a message is known before it is built: batching splits on it.

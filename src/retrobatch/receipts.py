@@ -1,6 +1,6 @@
 """`receipt.yaml`: the record of what was sent, committed so git history is the audit trail.
 
-States (../shared/contract.md, "receipt.yaml"): a submission is *delivered* once a receipt says
+States (README.md, "The life of a batch"): a submission is *delivered* once a receipt says
 `sending`, `sent`, `partial` or `processed`; delivered submissions are history and no part that
 was accepted is ever sent again.
 """

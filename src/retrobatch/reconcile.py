@@ -1,7 +1,7 @@
 """What impact.com did with each sent file, recorded in the receipts, and its errors traced to rows.
 
-Matching is by FileName equal to the attachment name and nothing else (impact-format.md,
-"After sending"): several such files mean the earliest submitted after the part's `sent_at`;
+Matching is by FileName equal to the attachment name and nothing else (README.md, "Reconciling
+with impact.com"): several such files mean the earliest submitted after the part's `sent_at`;
 none within `reconcile_window_hours` is recorded as `unmatched`, which is final. No printing and
 no git here: the CLI reports and commits.
 """
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from . import impact_errors
 from .impact_api import ErrorDetail, FileSubmission, ImpactApiError, api_time, parse_api_time
 from .manifest import load_manifest
 from .receipts import (
@@ -38,27 +39,6 @@ UNMATCHED = "unmatched"
 FINAL_STATUSES = frozenset({COMPLETE, UNMATCHED})
 RECONCILED_STATES = frozenset({"sent", "partial"})
 PART_NAME = re.compile(r"^(?P<id>.+)\.part-(?P<n>[0-9]+)-of-(?P<m>[0-9]+)\.csv$")
-
-EXPLANATIONS: dict[str, str] = {
-    "NO_CHANGE": "the modification changes nothing: the action already has these values",
-    "BAD_DISPOSITION": "the Reason is not a disposition code set up for this event type",
-    "ALREADY_LOCKED": "the action has locked; it can no longer be modified",
-    "ACTION_NOT_FOUND": "no action matches the ActionId or OrderId + ActionTrackerId",
-    "ALREADY_REVERSED": "the action was already reversed",
-    "ALREADY_APPROVED": "the action was already approved",
-    "OID_DUPLICATE": "the OrderId was already used, or its lines are not consecutive",
-    "MALFORMED": "a value is malformed (date, number or required field)",
-    "CONV_MALFORMED": "the conversion row is malformed",
-    "CAMPAIGN_NOT_FOUND": "the CampaignId is not a campaign of this account",
-    "ACTIONTRACKER_NOT_FOUND": "the ActionTrackerId (event type) does not exist",
-    "ACTIONTRACKER_NOT_ACTIVE": "the event type is not active",
-    "ACTIONTRACKER_CAMPAIGN_MISMATCH": "the event type does not belong to the campaign",
-    "PARTNER_NOT_ACTIVE": "the partner is not active in the campaign",
-    "ACTION_REF_NOT_FOUND": "the referenced parent action was not found",
-    "ACTIONTERMS_NOT_FOUND": "no contract terms cover this action",
-    "CONTRACT_NOT_FOUND": "no contract with the partner covers this action",
-    "RESTRICTED_PROMOCODE": "the promo code is restricted",
-}
 
 
 class SubmissionSource(Protocol):
@@ -130,6 +110,9 @@ def processing_from(
                 "sku": e.sku,
                 "status": e.status,
                 "reason": e.reason,
+                # v14 fields, kept only when impact.com sends them
+                **({"event_code": e.event_code} if e.event_code else {}),
+                **({"uri": e.uri} if e.uri else {}),
             }
             for e in errors
         ],
@@ -272,9 +255,12 @@ class MappedError:
     sku: str
     status: str
     reason: str  # impact.com's code, as it came
-    explanation: str | None  # for known codes
+    explanation: str | None  # what the code means (impact_errors); None for an unknown code
     placed_by: Literal["line", "order_id"] | None  # how csv_line was found
     note: str | None = None  # why the Line was not used, or a disagreement worth seeing
+    fix: str | None = None  # what to do about it
+    caught_by: tuple[str, ...] = ()  # finding codes with which check now stops the cause
+    event_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -437,6 +423,7 @@ def _map_one(
     reported = str(error.get("order_id") or "")
     sku = str(error.get("sku") or "")
     reason = str(error.get("reason") or "")
+    known = impact_errors.lookup(reason)
     record = _place(placed, line) if placed else None
     placed_by: Literal["line", "order_id"] | None = "line" if record else None
     order_id, note = reported, None
@@ -460,7 +447,10 @@ def _map_one(
         sku=sku,
         status=str(error.get("status") or ""),
         reason=reason,
-        explanation=EXPLANATIONS.get(reason),
+        explanation=known.meaning if known else None,
         placed_by=placed_by,
         note=note,
+        fix=known.fix if known else None,
+        caught_by=known.caught_by if known else (),
+        event_code=str(error.get("event_code") or ""),
     )

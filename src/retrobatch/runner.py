@@ -6,7 +6,7 @@ became and commit and push that. A run that dies in between leaves `sending`, wh
 sends again (a person decides with `retrobatch resolve`). Two runs racing on one submission
 cannot both push a `sending` receipt: the loser's rebase conflicts and it skips the submission.
 
-Which submissions (../shared/contract.md, "receipt.yaml" states): no receipt; `partial` (only
+Which submissions (README.md, "Sending: run and resolve"): no receipt; `partial` (only
 the parts not accepted); `failed` when `--retry-failed` is given, or, unless a receipt commit
 started this run, when its files changed since the attempt or a person resolved it as not sent.
 A run counts as started by a receipt commit when HEAD only touches `submissions/*/receipt.yaml`

@@ -30,7 +30,7 @@ REQUIREMENT_MARK = "@RETROBATCH_REQUIREMENT@"
 CHECKOUT_REQUIREMENT = "."  # this project's own workflows install the checked-out code
 
 # The starter header of each template: impact.com's own minimal examples
-# (../shared/impact-format.md), which also name the columns people nearly always need (Amount on
+# (docs/formats.md), which also name the columns people nearly always need (Amount on
 # modifications, CurrencyCode) that the schemas leave optional. A test checks each against its
 # template schema, the one source of column facts: every required column, one alternative of
 # each "one of" group, nothing unknown.

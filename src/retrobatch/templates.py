@@ -59,11 +59,25 @@ class Column:
         if self.max_length is not None and len(value) > self.max_length:
             return "csv.too-long", f"is {len(value):,} characters long (at most {self.max_length})"
         if self.pattern is not None and not self.pattern.search(value):
+            if self.kind == "date":
+                return self.pattern_code, _date_reason(value)
             reason = f"is not {_KIND_NAMES.get(self.kind, 'an allowed value')}"
             if "x-max-value" in self.keywords:
                 reason += f" (at most {self.keywords['x-max-value']})"
             return self.pattern_code, reason
         return None
+
+    def format(self) -> str:
+        """The column's format in words, for `retrobatch columns` and docs/formats.md."""
+        words = {**_KIND_NAMES, "string": "text", "reason": "a reason code"}
+        text = words.get(self.kind, self.kind)
+        if self.max_length is not None:
+            text += f", at most {self.max_length} characters"
+        if "x-max-value" in self.keywords:
+            text += f", at most {self.keywords['x-max-value']}"
+        if "x-expected-values" in self.keywords:
+            text += f" (usually {' or '.join(self.keywords['x-expected-values'])})"
+        return text
 
     def passes(
         self,
@@ -106,7 +120,33 @@ _KIND_NAMES = {
     "date": "a date-time YYYY-MM-DDTHH:MM[:SS] with Z or an offset",
     "digest": "a SHA-1 or SHA-256 hex digest",
     "enum": "one of the allowed values",
+    "action-id": "an impact.com action id (dotted digits such as 1000.4636.158133, or M and the "
+    "mobile id)",
 }
+_DATE_ONLY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_NO_OFFSET = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$")
+_POLICY = "retrobatch policy (retrobatch explain csv.bad-date)"
+
+
+def _date_reason(value: str) -> str:
+    """Why an EventDate fails, saying which part is retrobatch's policy rather than impact.com's
+    format (docs/findings.md, csv.bad-date)."""
+    if value.strip().upper() == "NOW":
+        return (
+            f"is NOW, which impact.com stamps with the processing time: {_POLICY} asks for when "
+            "the conversion happened"
+        )
+    if _DATE_ONLY.match(value):
+        return (
+            f"has no time of day: {_POLICY} asks for the time and an offset, since impact.com "
+            "would have to guess them"
+        )
+    if _NO_OFFSET.match(value):
+        return (
+            f"has no offset: {_POLICY} asks for Z or an offset such as -08:00, since impact.com "
+            "would have to guess the time zone"
+        )
+    return "is not an ISO 8601 date-time YYYY-MM-DDTHH:MM[:SS] with Z or an offset"
 
 
 @dataclass(frozen=True)
@@ -137,6 +177,8 @@ class Template:
     # Other names a column goes by (patternProperties, e.g. Sku1, Sku2): checked like it, but
     # never required and never the column itself.
     indexed: tuple[tuple[re.Pattern[str], str], ...] = ()
+    # Rows may carry other event types than the manifest's (chained: parent and children).
+    mixed_event_types: bool = False
 
     def canonical(self, header_name: str) -> str | None:
         return self.lookup.get(header_name.lower())
@@ -190,6 +232,7 @@ def compile_template(name: str, schema: Mapping[str, Any]) -> Template:
             for pattern, sub in schema.get("patternProperties", {}).items()
             if (ref := sub.get("$ref", "")).startswith("#/properties/")
         ),
+        mixed_event_types=bool(meta.get("mixed-event-types", False)),
     )
 
 

@@ -45,3 +45,26 @@ def error_lines(mapped: list[MappedError]) -> list[str]:
         note = f" ({m.note})" if m.note else ""
         out.append(f"{where}:{order}{sku} {m.reason or '?'} ({m.status}){why}{sent}{note}")
     return out
+
+
+def error_guide(mapped: list[MappedError]) -> list[str]:
+    """Once per code seen: what to do, and which finding of `check` now stops the cause."""
+    counts: dict[str, int] = {}
+    for m in mapped:
+        counts[m.reason] = counts.get(m.reason, 0) + 1
+    first = {m.reason: m for m in reversed(mapped)}
+    out: list[str] = []
+    for reason, n in counts.items():
+        m = first[reason]
+        rows = f"{n:,} row{'s' if n != 1 else ''}"
+        if m.explanation is None:
+            out.append(
+                f"{reason or '?'} ({rows}): not in retrobatch's catalogue; kept as impact.com "
+                "sent it (see impact.com's error codes reference)"
+            )
+            continue
+        line = f"{reason} ({rows}): {m.fix}"
+        if m.caught_by:
+            line += f"; retrobatch check now catches this as {', '.join(m.caught_by)}"
+        out.append(line + f" (retrobatch explain {reason})")
+    return out
