@@ -109,3 +109,86 @@ def test_one_row_one_error_in_the_singular(
     factory.submission("2026-11-20-outage", item_rows("A-1").replace("USD", "usd", 1))
     assert check(factory) == 1
     assert capsys.readouterr().out.rstrip().endswith("1 error, 0 warnings")
+
+
+# -- hints where the fix is known ----------------------------------------------------------------
+
+
+def test_a_us_date_gets_its_iso_form_and_a_group_gets_one_fix(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = item_rows("A-1", "A-2", "A-3")
+    day = rows.splitlines()[1].split(",")[2][:10]
+    y, m, d = day.split("-")
+    us = f"{int(m)}/{int(d)}/{y} 12:00"
+    factory.submission("2026-11-20-outage", rows.replace(f"{day}T12:00:00Z", us))
+    assert check(factory) == 1
+    out = capsys.readouterr().out
+    assert f"EventDate: 6 rows, e.g. EventDate '{us}' is not" in out
+    assert "(lines 2, 3, 4, …)" in out
+    assert "run `retrobatch fix --timezone ZONE`" in out
+    assert out.count("[csv.bad-date]") == 1
+    assert main(["check", "--format", "json", "--repo", str(factory.root)]) == 1
+    import json
+
+    doc = json.loads(capsys.readouterr().out)
+    dates = [f for f in doc["findings"] if f["code"] == "csv.bad-date"]
+    assert len(dates) == 6 and dates[0]["hint"].startswith(f"{day}T12:00:00 with its offset")
+
+
+def test_totals_are_exact_past_the_listing_limit(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = item_rows(*(f"A-{n}" for n in range(600))).replace(",USD,", ",usd,")
+    factory.submission("2026-11-20-outage", rows)
+    assert main(["check", "--format", "json", "--repo", str(factory.root)]) == 1
+    import json
+
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["summary"] == {"errors": 1200, "warnings": 1}  # and one csv.truncated
+    assert check(factory) == 1
+    out = capsys.readouterr().out
+    assert "CurrencyCode: 1,200 rows, e.g." in out and "1,200 errors, 1 warning" in out
+
+
+def test_money_and_case_and_yaml_and_encoding_hints(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    factory.submission("2026-11-20-money", item_rows("A-1").replace(",19.99,", ',"$1,019.99",'))
+    factory.submission(
+        "2026-11-20-case", item_rows("B-1"), manifest=manifest_text("2026-11-20-case",
+                                                                     file="Conversions.csv")
+    )  # fmt: skip
+    folder = factory.submission("2026-11-20-utf16", None)
+    (folder / "conversions.csv").write_bytes(item_rows("C-1").encode("utf-16"))
+    folder = factory.submission("2026-11-20-mac", None)
+    (folder / "conversions.csv").write_bytes(item_rows("D-1").replace("\n", "\r").encode())
+    factory.submission(
+        "2026-11-20-semi", item_rows("E-1").replace(",", ";")
+    )
+    factory.submission(
+        "2026-11-20-yaml", item_rows("F-1"),
+        manifest=manifest_text("2026-11-20-yaml").replace(
+            "description: Orders", "description: Note: orders"
+        ),
+    )  # fmt: skip
+    assert check(factory) == 1
+    out = capsys.readouterr().out
+    assert "fix: write 1019.99 (no currency symbol or thousands separator)" in out
+    assert "fix: did you mean 'conversions.csv'? (names are case-sensitive)" in out
+    assert "this is UTF-16: save it as CSV UTF-8" in out
+    assert out.count("[csv.line-ends]") == 1 and "2026-11-20-mac/conversions.csv:1:" in out
+    assert "the file is ';'-delimited" in out and out.count("2026-11-20-semi/") == 1
+    assert "quote the value" in out
+
+
+def test_expected_forms_are_spelled_out(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = manifest_text("2026-11-20 Outage").replace("ana@brand.example", "Ana <ana>")
+    factory.submission("2026-11-20-outage", item_rows("A-1"), manifest=text)
+    assert check(factory) == 1
+    out = capsys.readouterr().out
+    assert "id: '2026-11-20 Outage' is not YYYY-MM-DD-slug" in out
+    assert "requested_by: 'Ana <ana>' is not an e-mail address (name@domain.example" in out
+    assert out.count("requested_by") == 1

@@ -143,6 +143,11 @@ def check_csv(
         if collecting:
             gc.enable()
     report.add(stream.findings)
+    binary = [f for f in report.kept if f.code in _BINARY]
+    if binary:
+        # Not text at all: what earlier blocks seemed to hold is noise, and how much of it was
+        # read depends only on block boundaries.
+        return CsvResult(binary, CsvStats(), {}, {})
     fatal = any(f.code in _FATAL for f in report.kept)
     if checker is None:
         if not fatal:
@@ -155,7 +160,8 @@ def check_csv(
     return CsvResult(report.finish(), checker.stats, checker.orders, checker.actions, report.hidden)
 
 
-_FATAL = {"csv.nul-byte", "csv.encoding", "csv.unclosed-quote", "csv.unreadable"}
+_BINARY = {"csv.nul-byte"}
+_FATAL = {"csv.nul-byte", "csv.encoding", "csv.unclosed-quote", "csv.unreadable", "csv.line-ends"}
 
 
 class _Report:

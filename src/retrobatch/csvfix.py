@@ -21,6 +21,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .csvcheck import ID_COLUMNS, SCIENTIFIC
+from .csvstream import looks_utf16
 from .findings import Finding, finding
 from .templates import Column, Template
 
@@ -143,9 +144,14 @@ def fix_bytes(
 
 
 def _decoded(raw: bytes, result: FixResult) -> str | None:
-    if raw.startswith(UTF16_BOMS):
+    if looks_utf16(raw):
+        little = raw.startswith(b"\xff\xfe") or (
+            not raw.startswith(b"\xfe\xff") and raw[1:2] == b"\0"
+        )
         try:
-            text = raw.decode("utf-16")
+            text = raw.decode(
+                "utf-16" if raw.startswith(UTF16_BOMS) else "utf-16-le" if little else "utf-16-be"
+            )
         except UnicodeDecodeError:
             result.cannot(
                 "csv.encoding",

@@ -70,6 +70,25 @@ class _Blocks:
             return None
         if not self._started:
             self._started = True
+            if looks_utf16(data):
+                self._stop(
+                    finding(
+                        "csv.encoding",
+                        self._rel,
+                        "this is UTF-16: save it as CSV UTF-8 (or run retrobatch fix)",
+                        1,
+                    )
+                )
+            if b"\r" in data and b"\n" not in data:
+                self._stop(
+                    finding(
+                        "csv.line-ends",
+                        self._rel,
+                        "lines end in a lone CR (old Mac format): save as CSV UTF-8 "
+                        "(or run retrobatch fix)",
+                        1,
+                    )
+                )
             if data.startswith(BOM):
                 data = data[len(BOM) :]
                 self._findings.append(
@@ -315,6 +334,16 @@ class CsvStream:
             f"(or runs longer than {FIELD_LIMIT // (1024 * 1024)} MiB)",
             line,
         )
+
+
+def looks_utf16(data: bytes) -> bool:
+    """A UTF-16 byte order mark, or text whose every other byte is NUL (UTF-16 without one)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    head = data[:64]
+    return len(head) >= 4 and (
+        head[1::2].count(0) == len(head) // 2 or head[0::2].count(0) == len(head) // 2
+    )
 
 
 def _binary(line: int) -> str:

@@ -370,6 +370,12 @@ CATALOGUE: dict[str, Entry] = {
         "so only a warning",
         "use ORDER_UPDATE unless another code is meant",
     ),
+    "csv.line-ends": _i(
+        "error",
+        "lines end in a lone CR (the old Mac format): the file reads as one line",
+        f"{BATCH_PAGE}: a comma-separated file with a header row and one row per line",
+        "save as CSV UTF-8, or run retrobatch fix",
+    ),
     "csv.excel-number": _r(
         "error",
         "an id that a spreadsheet turned into a number in scientific notation (1.23457E+11)",

@@ -160,7 +160,11 @@ def _resolve_file(
         if path.is_symlink():
             return None, [finding("manifest.file-outside", rel, f"file {name!r} is a link", line)]
     if not path.exists():
-        return None, [finding("manifest.file-missing", rel, f"file {name!r} does not exist", line)]
+        siblings = [p.name for p in path.parent.iterdir()] if path.parent.is_dir() else []
+        near = [s for s in siblings if s.lower() == path.name.lower()]
+        hint = f"did you mean {near[0]!r}? (names are case-sensitive)" if near else None
+        message = f"file {name!r} does not exist"
+        return None, [finding("manifest.file-missing", rel, message, line, hint=hint)]
     if not path.is_file():
         return None, [finding("manifest.file-missing", rel, f"{name!r} is not a file", line)]
     if not name.lower().endswith(".csv"):
