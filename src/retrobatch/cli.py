@@ -270,6 +270,7 @@ def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = sub.add_parser("status", help="where each submission stands")
     p.add_argument("id", nargs="?", metavar="ID", help="one submission, in detail")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--wide", action="store_true", help="every column (wider than 100)")
     _repo_option(p)
     p.set_defaults(handler=_cmd_status)
 
@@ -302,7 +303,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     elif args.format == "json":
         print(json.dumps([s.to_dict() for s in lines], indent=2, ensure_ascii=False))
     else:
-        print(status_report.table(lines))
+        print(status_report.table(lines, wide=args.wide))
     return 0
 
 
@@ -557,7 +558,8 @@ def _add_resolve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         dest="decision",
         action="store_const",
         const="not-sent",
-        help="it did not arrive: a later run sends it again",
+        help="it did not arrive: `run --retry-failed` (or a manual workflow run) sends it "
+        "again; a run started by this receipt commit does not",
     )
     p.add_argument("--note", metavar="TEXT", help="why, for the receipt")
     p.set_defaults(handler=_cmd_resolve)
