@@ -153,6 +153,8 @@ def _cmd_fix(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     timezone = csvfix.zone(args.timezone) if args.timezone else None
     path = Path(args.path)
+    if not path.exists() and (ws.root / path).exists():
+        path = ws.root / path  # relative to the repository given by --repo
     if not path.exists():
         raise UsageError(f"{path}: no such file or folder")
     folder = containing(ws.root, path if path.is_absolute() else Path.cwd() / path)

@@ -110,6 +110,9 @@ def details(s: SubmissionStatus) -> str:
         for proc in s.receipt.processing:
             counts = ""
             if proc.total_records is not None:
-                counts = f", {proc.total_records:,} records, {proc.total_errors or 0:,} errors"
+                counts = (
+                    f", {plural(proc.total_records, 'record')}, "
+                    f"{plural(proc.total_errors or 0, 'error')}"
+                )
             lines.append(f"{'PROCESSING':<12} {proc.attachment}: {proc.status}{counts}")
     return "\n".join(lines)
