@@ -513,8 +513,10 @@ class _Checker:
     def _excel_numbers(self, batch: _Batch) -> list[Finding]:
         """Ids a spreadsheet showed as numbers and exported as such (`1.23457E+11`): digits are
         lost, so nothing can repair them. Only a batch whose text holds `E+` (Excel's spelling)
-        is looked at: one scan of the block's text."""
-        if not batch.has("E+"):
+        is looked at. A one-character search runs at memory speed and a two-character one a
+        hundred times slower (a regex with that prefix: thirty), so `E` and `+` come first."""
+        text = batch.text
+        if text is not None and not ("E" in text and "+" in text and _E_PLUS.search(text)):
             return []
         found = []
         for canonical in ID_COLUMNS:
@@ -997,6 +999,7 @@ class _Checker:
 
 # Id columns whose values a spreadsheet may have turned into numbers in scientific notation.
 ID_COLUMNS = ("OrderId", "ClickId", "CustomerId", "CampaignId", "MediaId", "ActionId", "Sku")
+_E_PLUS = re.compile(r"E\+[0-9]")
 SCIENTIFIC = re.compile(r"(?m)^[0-9](\.[0-9]+)?E\+[0-9]+$")
 
 _FEW = 4  # distinct values of a field few enough to measure each (`_Batch.floors`)

@@ -235,10 +235,11 @@ class CsvStream:
         if set(map(str.count, lines, repeat(","))) <= {width - 1}:
             body = "\n".join(lines) if text is None else text.removesuffix("\n")
             flat = body.replace("\n", ",").split(",") if lines else []
-            # An empty cell is needed for a comma-only line, so only then is it looked for.
-            if all(flat) or not (body.startswith(",") or "\n," in body):
-                cols = [flat[j::width] for j in range(width)]
-                return Records(numbers, cols, sizes, [], not all(flat), block.text)
+            cols = [flat[j::width] for j in range(width)]
+            filled = all(flat)
+            # A row of empty cells starts with one: only then are rows looked at one by one.
+            if filled or not cols or "" not in cols[0] or not _comma_only(cols):
+                return Records(numbers, cols, sizes, [], not filled, block.text)
         numbers, lines, sizes = self._drop_comma_only(numbers, lines, sizes)
         return self._columns(numbers, [line.split(",") for line in lines], sizes, block.text)
 
@@ -334,6 +335,12 @@ class CsvStream:
             f"(or runs longer than {FIELD_LIMIT // (1024 * 1024)} MiB)",
             line,
         )
+
+
+def _comma_only(cols: list[list[str]]) -> bool:
+    """Whether some record's cells are all empty."""
+    first = cols[0]
+    return any(not v and not any(c[i] for c in cols) for i, v in enumerate(first))
 
 
 def looks_utf16(data: bytes) -> bool:
