@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from repo_factory import RepoFactory
 from retrobatch.cli import main
@@ -263,3 +265,28 @@ def test_ten_thousand_rows_of_excel_export_pass_check_after_import_alone(
     assert cli(factory, "check") == 0
     data = (factory.root / folder / "conversions.csv").read_text()
     assert data.count("\n") == 10_001
+
+
+_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x00"), max_size=12
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(_TEXT, _TEXT, _TEXT), min_size=1, max_size=8),
+       crlf=st.booleans(), semicolons=st.booleans())  # fmt: skip
+def test_text_values_survive_fix_whatever_the_dialect(
+    rows: list[tuple[str, str, str]], crlf: bool, semicolons: bool
+) -> None:
+    """Free-text columns keep every value exactly (only blank rows go), in any dialect."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";" if semicolons else ",",
+                        lineterminator="\r\n" if crlf else "\n")  # fmt: skip
+    header = ["ClickId", "CustomerId", "Note"]
+    writer.writerow(header)
+    writer.writerows(rows)
+    result = fix_bytes(out.getvalue().encode(), "x.csv", ORDER, None)
+    data = result.data if result.data is not None else out.getvalue().encode()
+    kept = [list(r) for r in rows if any(v.strip() for v in r)]
+    assert parsed(data) == [header, *kept]
+    assert fix_bytes(data, "x.csv", ORDER, None).data is None  # idempotent

@@ -341,13 +341,16 @@ def _more(total: int) -> str:
 
 def _findings_table(findings: list[Finding]) -> str:
     rows = ["| | code | where | message |\n|---|---|---|---|\n"]
-    for f in findings[:MAX_FINDINGS_LISTED]:
+    items = grouped(findings)  # many rows with one problem: one table row with the count
+    for item in items[:MAX_FINDINGS_LISTED]:
+        f = _head(item)
         icon = "❌" if f.severity == "error" else "⚠️"
         where = f"{f.path}:{f.line}" if f.line else f.path
         cell = _code(where).replace("|", "\\|")  # GFM splits cells even inside code spans
-        rows.append(f"| {icon} | `{f.code}` | `{cell}` | {_md(f.message)} |\n")
-    if len(findings) > MAX_FINDINGS_LISTED:
-        rest = len(findings) - MAX_FINDINGS_LISTED
+        message = f"{item.message} (fix: {item.hint})" if item.hint else item.message
+        rows.append(f"| {icon} | `{f.code}` | `{cell}` | {_md(message)} |\n")
+    if len(items) > MAX_FINDINGS_LISTED:
+        rest = len(items) - MAX_FINDINGS_LISTED
         rows.append(f"\n_and {rest:,} more: run `retrobatch check` locally._\n")
     return "".join(rows)
 
