@@ -290,3 +290,9 @@ def test_text_values_survive_fix_whatever_the_dialect(
     kept = [list(r) for r in rows if any(v.strip() for v in r)]
     assert parsed(data) == [header, *kept]
     assert fix_bytes(data, "x.csv", ORDER, None).data is None  # idempotent
+
+
+def test_a_modification_file_keeps_impact_coms_reset_spelling() -> None:
+    mods = load_template("modifications")
+    result = fix_bytes(b"oid,Action Tracker Id,reason\r\nA-1,12345,RESET\r\n", "x.csv", mods)
+    assert result.data == b"Oid,ActionTrackerId,Reason\nA-1,12345,RESET\n"

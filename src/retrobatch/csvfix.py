@@ -137,7 +137,7 @@ def fix_bytes(
     names = _header(header, template, header_line, result)
     body = rows[1:]
     names, body = _trim_empty_columns(names, body, result)
-    columns = [template.columns.get(n) for n in names]
+    columns = [template.columns.get(canonical_name(template, n) or "") for n in names]
     _fix_values(names, columns, body, template, timezone, result)
     body = _regrouped(names, body, template, result)
     return _finish(raw, result, [names, *(r for _, r in body)])
@@ -243,7 +243,7 @@ def canonical_name(template: Template, name: str) -> str | None:
 
 
 def _header(fields: list[str], template: Template, line: int, result: FixResult) -> list[str]:
-    wanted = [canonical_name(template, f) for f in fields]
+    wanted = [_spelling(template, f) for f in fields]
     names = []
     for f, name in zip(fields, wanted, strict=True):
         if name is None or wanted.count(name) > 1:  # a duplicate stays for check to report
@@ -253,6 +253,17 @@ def _header(fields: list[str], template: Template, line: int, result: FixResult)
             result.note("header", Change(line, name, f, name))
         names.append(name)
     return names
+
+
+def _spelling(template: Template, name: str) -> str | None:
+    """The name `fix` writes: the canonical one, except that modification files keep an alias
+    in its documented spelling (impact.com's reset file is `Oid,ActionTrackerId,Reason`)."""
+    canonical = canonical_name(template, name)
+    if canonical is None or template.kind == "conversion":
+        return canonical
+    key = re.sub(r"[\s_.\-]+", "", name.strip()).lower()
+    aliases = {a.lower(): a for a in template.columns[canonical].aliases}
+    return aliases.get(key, canonical)
 
 
 def _trim_empty_columns(
@@ -290,7 +301,8 @@ def _fix_values(
 ) -> None:
     width = len(names)
     rows = [(line, row) for line, row in body if len(row) == width]
-    currency_j = names.index("CurrencyCode") if "CurrencyCode" in names else None
+    known = [c.name if c else None for c in columns]
+    currency_j = known.index("CurrencyCode") if "CurrencyCode" in known else None
     for j, col in enumerate(columns):
         if col is None:
             continue
@@ -306,7 +318,7 @@ def _fix_values(
                 if re.fullmatch(r"[a-z]{3}|[A-Za-z]{3}", row[j]) and row[j] != row[j].upper():
                     result.note("currency", Change(line, name, row[j], row[j].upper()))
                     row[j] = row[j].upper()
-        if name in ID_COLUMNS:
+        if col.name in ID_COLUMNS:
             for line, row in rows:
                 if SCIENTIFIC.fullmatch(row[j]):
                     result.cannot(
