@@ -85,7 +85,7 @@ def test_dry_run_and_outbox_need_no_server(repos: Repos, tmp_path: Path, capsys:
     repos.add_submission(SUB, item_csv([("A-1", 1)]))
     assert _cli(repos, "run", "--dry-run") == 0
     assert capsys.readouterr().out == (
-        f"{SUB}: would send 1 part (1 rows) to a1b2c3@inbound.example: {SUB}.csv\n"
+        f"{SUB}: would send 1 part (1 row) to a1b2c3@inbound.example: {SUB}.csv\n"
     )
     assert _cli(repos, "run", "--outbox", str(tmp_path / "out")) == 0
     assert str(tmp_path / "out" / f"{SUB}.eml") in capsys.readouterr().out
@@ -158,7 +158,7 @@ def test_an_invalid_submission_is_one_line_pointing_at_check(
     repos.work.index.commit("unknown event type")
     assert _cli(repos, "run") == 1
     (line,) = capsys.readouterr().out.splitlines()
-    assert line.startswith(f"{SUB}: invalid, not sent: 2 error(s), first submissions/{SUB}/")
+    assert line.startswith(f"{SUB}: invalid, not sent: 2 errors, first submissions/{SUB}/")
     assert line.endswith(
         f"[manifest.unknown-event-type] (retrobatch check submissions/{SUB} lists all)"
     )

@@ -606,6 +606,12 @@ ONE_FILE_PER_CODE: dict[str, tuple[str, str | bytes, int | None, str | None, str
     "csv.reversal-status": (
         "modifications", lines(MODS, "1,,,0,,New,RESET"), 2, "CustomerStatus", "warning", {}
     ),
+    "csv.line-ends": (
+        "order-level", lines(ORDER, order()).replace("\n", "\r"), 1, None, "error", {}
+    ),
+    "csv.excel-number": (
+        "order-level", lines(ORDER, order(ClickId="1.23457E+11")), 2, "ClickId", "error", {}
+    ),
     "csv.formula": ("order-level", lines(ORDER, order(ClickId="=A1")), 2, "ClickId", "error", {}),
     "csv.order-too-large": (
         "item-level", lines(ITEM, *BIG_ORDER), 2, "OrderId", "error", {"max_email_bytes": 20_000}

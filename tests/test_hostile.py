@@ -507,7 +507,7 @@ def test_run_refuses_a_link_recorded_in_the_commit_even_if_the_checkout_made_a_f
     repos.work.git.commit("-m", "a link in the commit")
     assert repos.work.git.ls_tree("HEAD", rel).startswith("120000")
     assert _cli(repos, "run") == 1
-    assert f"{SUB}: invalid, not sent: 1 error(s), first {rel}: a symbolic link" in (
+    assert f"{SUB}: invalid, not sent: 1 error, first {rel}: a symbolic link" in (
         capsys.readouterr().out
     )
     assert smtp.received == []

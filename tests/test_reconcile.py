@@ -627,7 +627,7 @@ def test_status_id_shows_impact_errors_on_their_rows(
     write_receipt(folder, receipt)
     assert main(["status", SUB, "--repo", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "impact.com reported 1 error(s):" in out
+    assert "impact.com reported 1 error:" in out
     assert "OID_DUPLICATE (1 row): keep each order's lines together" in out
     assert f"submissions/{SUB}/conversions.csv:4: OrderId A-2: Sku SKU-1: OID_DUPLICATE" in out
     assert main(["status", SUB, "--repo", str(tmp_path), "--format", "json"]) == 0

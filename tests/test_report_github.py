@@ -23,7 +23,8 @@ NEW = "2026-11-20-outage"
 
 
 def csv_error(n: int, code: str = "csv.required") -> Finding:
-    return finding(code, f"submissions/{NEW}/conversions.csv", f"problem {n}", n + 1, "OrderId")
+    """A finding in a column of its own, so none are grouped."""
+    return finding(code, f"submissions/{NEW}/conversions.csv", f"problem {n}", n + 1, f"C{n}")
 
 
 def test_escaping_of_data_and_properties() -> None:
@@ -57,6 +58,26 @@ def test_ten_per_severity_most_useful_first_then_a_notice() -> None:
     assert titles[1:4] == ["csv.required", "csv.bad-date", "csv.formula"]  # one of each code
     assert notices[0].startswith("::notice title=retrobatch::13 errors and 3 warnings more")
     assert lines[-1] == notices[0]
+
+
+def test_many_rows_with_one_problem_are_one_annotation_with_the_count_and_the_fix() -> None:
+    path = f"submissions/{NEW}/conversions.csv"
+    findings = [
+        finding("csv.bad-date", path, f"EventDate '11/2{n}/2026 14:05' is not ISO", n, "EventDate",
+                hint=f"2026-11-2{n}T14:05:00 with its offset")
+        for n in range(2, 7)
+    ]  # fmt: skip
+    hidden = {(path, "csv.bad-date", "EventDate"): 4_995}
+    report = CheckReport(findings=findings)
+    lines = github.annotations(report)
+    [line] = lines
+    assert line.startswith(f"::error file={github.escape_property(path)},line=2,")
+    assert "5 rows, e.g. EventDate '11/22/2026 14:05' is not ISO (lines 2, 3, 4, …)" in line
+    assert "Fix: run `retrobatch fix --timezone ZONE`" in line
+    from retrobatch.findings import grouped
+
+    [group] = grouped(findings, hidden)
+    assert group.total == 5_000  # type: ignore[union-attr]
 
 
 def test_no_notice_when_everything_fits() -> None:

@@ -35,7 +35,10 @@ def test_new_writes_a_valid_manifest_and_header_only_csv(
     folder = factory.root / "submissions/2026-11-20-outage"
     settings, _ = load_settings(factory.root)
     loaded = load_manifest(folder, factory.root, settings)
-    assert loaded.findings == []
+    # the description is new's placeholder: an error until a person writes one
+    assert [(f.code, f.severity, f.line) for f in loaded.findings] == [
+        ("manifest.placeholder", "error", 5)
+    ]
     assert loaded.manifest is not None and loaded.manifest.event_type == 12345
     assert loaded.manifest.requested_by == "test@brand.example"  # git's user.email
     assert (folder / "conversions.csv").read_text() == scaffold.MINIMAL_HEADERS["item-level"] + "\n"
@@ -99,6 +102,12 @@ def test_init_makes_a_repository_that_checks_clean(
     setup = (target / ".github" / scaffold.SETUP_ACTION).read_text()
     assert f"pip install --quiet retrobatch=={__version__}\n" in setup
     [example] = (target / "examples").iterdir()
+    capsys.readouterr()
+    assert main(["check", "--repo", str(target), str(example)]) == 1  # init's placeholder address
+    assert "[config.placeholder]" in capsys.readouterr().out
+    settings_file = target / "retrobatch.yaml"
+    text = settings_file.read_text().replace("replace-me@", "a1b2c3@")
+    settings_file.write_text(text)
     assert main(["check", "--repo", str(target), str(example)]) == 0
     assert main(["check", "--repo", str(target)]) == 0
 

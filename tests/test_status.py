@@ -28,7 +28,7 @@ def test_one_line_per_submission_with_its_state(
 ) -> None:
     assert status(factory) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:3] == ["ID", "STATE", "TEMPLATE"]
+    assert lines[0].split()[:3] == ["ID", "STATE", "ROWS"]
     states = {line.split()[0]: line.split()[1] for line in lines[1:]}
     assert states == {
         "2026-11-20-pending": "pending",
@@ -102,3 +102,52 @@ def test_an_old_receipt_without_figures_has_its_csv_measured_once(
     again = capsys.readouterr()
     assert (json.loads(again.out)[1], again.err) == (first, "")
     assert "2026-11-21-sent" not in read  # kept in .git/retrobatch/figures
+
+
+FAILED_RECEIPT = """\
+submission: {id}
+state: failed
+sent_at: '2026-11-21T10:00:00Z'
+emails:
+- attachment: {id}.csv
+  state: failed
+  sha256: "{sha}"
+  rows: 1
+  message_id: <abc.123@brand.example>
+  to: a1b2c3@inbound.example
+  error: '550 5.7.1 rejected'
+"""
+
+
+def test_the_table_fits_100_columns_and_wide_shows_everything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = RepoFactory(tmp_path / "repo")
+    long_id = "2026-11-20-" + "a-very-long-description-of-the-late-batch-x"
+    rows = item_rows(*(f"A-{n}" for n in range(300))).replace(",19.99,", ",1999.99,")
+    f.submission(long_id, rows)
+    assert status(f) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= 100
+    assert "1,199,994.00 USD" in lines[1] and "…" in lines[1]
+    assert status(f, "--wide") == 0
+    wide = capsys.readouterr().out.splitlines()
+    assert wide[0].split()[:3] == ["ID", "STATE", "TEMPLATE"] and long_id in wide[1]
+
+
+def test_details_show_ticket_cc_message_ids_and_no_sent_at_when_never_accepted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = RepoFactory(tmp_path / "repo")
+    sub = "2026-11-21-refused"
+    extra = "ticket: OPS-7\ncc: [finance@brand.example]\n"
+    from repo_factory import manifest_text
+
+    folder = f.submission(sub, item_rows("B-1"), manifest=manifest_text(sub, extra=extra))
+    (folder / "receipt.yaml").write_text(FAILED_RECEIPT.format(id=sub, sha="0" * 64))
+    assert status(f, sub) == 0
+    out = capsys.readouterr().out
+    assert "TICKET       OPS-7" in out and "CC           finance@brand.example" in out
+    assert "Message-ID <abc.123@brand.example>" in out
+    assert "SENT AT      -" in out
+    assert "1 row to a1b2c3@inbound.example (550 5.7.1 rejected)" in out

@@ -15,12 +15,19 @@ from pathlib import Path
 from . import gitops, repo_rules, snapshot
 from .csvcheck import CsvContext, CsvResult, CsvStats, Progress, check_csv
 from .errors import UsageError
-from .findings import Finding, count
-from .manifest import Manifest
+from .findings import Finding, count, finding
+from .manifest import MANIFEST_FILE, Manifest
 from .receipts import Receipt, parse_timestamp
 from .settings import SETTINGS_FILE, Settings
 from .snapshot import Snapshot
-from .submissions import SUBMISSIONS_DIR, SubmissionFolder, named_folder, scan, unexpected
+from .submissions import (
+    SUBMISSIONS_DIR,
+    SubmissionFolder,
+    containing,
+    named_folder,
+    scan,
+    unexpected,
+)
 
 # Given a CSV's path and size, a callback for its progress (bytes read; -1 when done), or None.
 ProgressFor = Callable[[str, int], Progress | None]
@@ -48,6 +55,12 @@ class SubmissionReport:
     def stats(self) -> CsvStats | None:
         return self.csv.stats if self.csv else None
 
+    @property
+    def csv_path_rel(self) -> str:
+        if self.csv_path is None:
+            return self.folder.rel
+        return f"{self.folder.rel}/{self.csv_path.relative_to(self.folder.folder).as_posix()}"
+
 
 @dataclass
 class CheckReport:
@@ -56,11 +69,31 @@ class CheckReport:
 
     @property
     def errors(self) -> int:
-        return count(self.findings, "error")
+        return count(self.findings, "error") + self.hidden_count("error")
 
     @property
     def warnings(self) -> int:
-        return count(self.findings, "warning")
+        return count(self.findings, "warning") + self.hidden_count("warning")
+
+    @property
+    def hidden(self) -> dict[tuple[str, str, str | None], int]:
+        """Findings past a file's listing limit, by (path, code, column)."""
+        out: dict[tuple[str, str, str | None], int] = {}
+        for sub in self.submissions:
+            if sub.csv is not None:
+                rel = sub.csv_path_rel
+                for (code, column, _severity), n in sub.csv.hidden.items():
+                    out[(rel, code, column)] = out.get((rel, code, column), 0) + n
+        return out
+
+    def hidden_count(self, severity: str) -> int:
+        return sum(
+            n
+            for sub in self.submissions
+            if sub.csv is not None
+            for (_code, _column, sev), n in sub.csv.hidden.items()
+            if sev == severity
+        )
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
@@ -68,11 +101,12 @@ def end_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
 
 
-def parse_as_of(text: str) -> dt.datetime:
+def parse_as_of(text: str, source: str = "--as-of ") -> dt.datetime:
+    """`source` names where the text came from (the option, or `RETROBATCH_AS_OF=`)."""
     try:
         return end_of_day(dt.date.fromisoformat(text))
     except ValueError:
-        raise UsageError(f"--as-of {text!r}: expected a date, YYYY-MM-DD") from None
+        raise UsageError(f"{source}{text!r}: expected a date, YYYY-MM-DD") from None
 
 
 def select(
@@ -102,6 +136,9 @@ def select(
         elif name in safe:
             chosen[name] = safe[name]
             named.add(name)
+        elif name is None and (outside := containing(root, absolute)) is not None:
+            chosen[outside.id] = outside  # an example folder named on the command line
+            named.add(outside.id)
     return sorted(chosen.values(), key=lambda s: s.id), named, found.refused_for(refused)
 
 
@@ -130,6 +167,8 @@ def check(
         folders = [f for f in folders if changed.touches(f.rel)] if not paths else folders
         if changed.settings_changed:
             folders = sorted({*folders, *(s.folder for s in snap.submissions)}, key=lambda s: s.id)
+    if not paths:
+        report.findings += [_stray(root, folder) for folder in snap.scan.strays]
     report.submissions = check_folders(
         snap, folders, as_of=as_of, named=named, progress=progress, notice=notice
     )
@@ -180,6 +219,22 @@ def check_folders(
     for sub in reports:
         sub.findings += history.rules_for(sub)
     return reports
+
+
+def _stray(root: Path, folder: Path) -> Finding:
+    rel = folder.relative_to(root).as_posix()
+    near = [p.name for p in folder.iterdir() if p.name.lower() in ("manifest.yml", "manifest.yaml")]
+    hint = (
+        f"rename {near[0]} to {MANIFEST_FILE}"
+        if near
+        else f"add a {MANIFEST_FILE} (retrobatch new or retrobatch import make one)"
+    )
+    return finding(
+        "manifest.missing",
+        rel,
+        f"{rel}/ has no {MANIFEST_FILE}: it is not a submission and would never be sent",
+        hint=hint,
+    )
 
 
 def _context(settings: Settings, manifest: Manifest, as_of: dt.datetime) -> CsvContext:

@@ -1,4 +1,6 @@
-"""Command line: parse arguments, call the core, render results. Nothing else lives here.
+"""retrobatch: submit conversion data to impact.com retroactively, reviewed in git.
+
+The command line parses arguments, calls the core and renders results.
 
 Each command has an `_add_<name>` that declares its arguments and a `_cmd_<name>` handler that
 returns the exit status (0 fine, 1 a finding or a failed send/fetch, 2 could not run).
@@ -15,11 +17,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__, checker, gitops, schemas
 from .errors import RetrobatchError, UsageError
-from .findings import Finding
+from .findings import Finding, plural
 from .report import json as json_report
 from .report import text as text_report
 from .settings import Settings, load_settings
@@ -58,20 +60,30 @@ def open_workspace(args: argparse.Namespace) -> Workspace:
     return Workspace(repo, root, settings, problems)
 
 
-def _repo_option(parser: argparse.ArgumentParser) -> None:
+def _repo_option(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """`--repo DIR`, before or after the command (after wins)."""
     parser.add_argument(
         "--repo",
         metavar="DIR",
+        default=None if top else argparse.SUPPRESS,
         help="the submissions repository (default: around the current folder)",
     )
+
+
+def colour_for(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="retrobatch", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"retrobatch {__version__}")
+    _repo_option(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (
         _add_check,
+        _add_fix,
+        _add_import,
         _add_run,
         _add_resolve,
         _add_reconcile,
@@ -103,8 +115,117 @@ def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _as_of(args: argparse.Namespace) -> dt.datetime | None:
-    text = getattr(args, "as_of", None) or os.environ.get("RETROBATCH_AS_OF")
-    return checker.parse_as_of(text) if text else None
+    """`--as-of`, else `RETROBATCH_AS_OF`; an error names the one that was given."""
+    text = getattr(args, "as_of", None)
+    if text:
+        return checker.parse_as_of(text)
+    env = os.environ.get("RETROBATCH_AS_OF")
+    return checker.parse_as_of(env, source="RETROBATCH_AS_OF=") if env else None
+
+
+def _add_fix(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "fix",
+        help="rewrite a submission's CSV into the form impact.com takes (lossless changes only)",
+        description="Repair what a spreadsheet export gets wrong, where no guess is needed: byte "
+        "order mark, UTF-16, CRLF/CR, ';' or tab delimiters, header spellings, spreadsheet dates "
+        "(with --timezone), currency symbols and thousands separators, scattered order lines, "
+        "blank rows. What cannot be repaired is listed with its fix.",
+    )
+    p.add_argument("path", metavar="PATH", help="a submission folder or a file in it")
+    p.add_argument(
+        "--timezone",
+        metavar="TZ",
+        help="the IANA zone the sheet's dates without offset were recorded in "
+        "(e.g. America/New_York); never guessed",
+    )
+    p.add_argument("--dry-run", action="store_true", help="say what would change; write nothing")
+    _repo_option(p)
+    p.set_defaults(handler=_cmd_fix)
+
+
+def _cmd_fix(args: argparse.Namespace) -> int:
+    from . import csvfix
+    from .manifest import load_manifest
+    from .report import fix as fix_report
+    from .submissions import containing
+
+    ws = open_workspace(args)
+    timezone = csvfix.zone(args.timezone) if args.timezone else None
+    path = Path(args.path)
+    if not path.exists() and (ws.root / path).exists():
+        path = ws.root / path  # relative to the repository given by --repo
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or folder")
+    folder = containing(ws.root, path if path.is_absolute() else Path.cwd() / path)
+    if folder is None:
+        raise UsageError(f"{path}: not in a submission folder (one with a manifest.yaml)")
+    loaded = load_manifest(folder.folder, ws.root, ws.settings)
+    if loaded.manifest is None or loaded.csv_path is None:
+        first = next((f for f in loaded.findings if f.severity == "error"), None)
+        why = f"{first.path}:{first.line or 1}: {first.message}" if first else "no CSV"
+        raise UsageError(f"{folder.rel}: cannot tell which CSV to fix: {why}")
+    rel = loaded.csv_path.relative_to(ws.root).as_posix()
+    result = csvfix.fix_file(
+        loaded.csv_path, rel, loaded.manifest.template, timezone, dry_run=args.dry_run
+    )
+    print("\n".join(fix_report.lines(result, dry_run=args.dry_run)))
+    if result.data is not None and not args.dry_run:
+        print(f"next: review the change (git diff), then: retrobatch check {folder.rel}")
+    return 1 if result.unfixed else 0
+
+
+def _add_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "import",
+        help="a new submission from an .xlsx workbook or a CSV export, then fix",
+    )
+    p.add_argument("file", metavar="FILE", help="an .xlsx workbook or a .csv export")
+    p.add_argument("--id", required=True, metavar="ID", help="YYYY-MM-DD-slug")
+    p.add_argument("--template", required=True, choices=schemas.TEMPLATES)
+    p.add_argument("--event-type", required=True, type=int, metavar="N")
+    p.add_argument("--timezone", metavar="TZ", help="the IANA zone of dates without offset")
+    p.add_argument("--description", metavar="TEXT", help="what these rows are, for the manifest")
+    p.add_argument("--sheet", metavar="NAME", help="the workbook's sheet (default: the first)")
+    _repo_option(p)
+    p.set_defaults(handler=_cmd_import)
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from . import csvfix, scaffold
+    from .report import fix as fix_report
+
+    ws = open_workspace(args)
+    settings = ws.require_settings()
+    timezone = csvfix.zone(args.timezone) if args.timezone else None
+    imported = scaffold.import_submission(
+        ws.root,
+        Path(args.file),
+        args.id,
+        args.template,
+        args.event_type,
+        settings,
+        description=args.description,
+        sheet=args.sheet,
+        requested_by=_user_email(ws),
+    )
+    made = imported.made
+    folder = made.folder.relative_to(ws.root).as_posix()
+    read = f" ({imported.source_rows:,} rows)" if imported.source_rows is not None else ""
+    print(f"created {folder}/ from {Path(args.file).name}{read}")
+    rel = made.csv.relative_to(ws.root).as_posix()
+    result = csvfix.fix_file(made.csv, rel, args.template, timezone)
+    print("\n".join(fix_report.lines(result, dry_run=False)))
+    if not args.description:
+        print(f"fill in the description in {folder}/manifest.yaml, then: retrobatch check {folder}")
+    else:
+        print(f"next: retrobatch check {folder}")
+    return 1 if result.unfixed else 0
+
+
+def _user_email(ws: Workspace) -> str | None:
+    email = str(ws.repo.config_reader().get_value("user", "email", "")).strip()
+    return email if "@" in email else None
 
 
 def _notice(message: str) -> None:
@@ -156,7 +277,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         extra = unowned(ws.root)
         sys.stdout.write(github_report.render(report, ws.root, ws.settings, base, extra=extra))
     else:
-        sys.stdout.write(text_report.render(report, colour=sys.stdout.isatty()))
+        sys.stdout.write(text_report.render(report, colour=colour_for(sys.stdout)))
     return 1 if report.errors else 0
 
 
@@ -164,6 +285,7 @@ def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = sub.add_parser("status", help="where each submission stands")
     p.add_argument("id", nargs="?", metavar="ID", help="one submission, in detail")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--wide", action="store_true", help="every column (wider than 100)")
     _repo_option(p)
     p.set_defaults(handler=_cmd_status)
 
@@ -189,14 +311,14 @@ def _cmd_status(args: argparse.Namespace) -> int:
         else:
             print(status_report.details(one))
             if mapped:
-                print(f"\nimpact.com reported {len(mapped):,} error(s):")
+                print(f"\nimpact.com reported {plural(len(mapped), 'error')}:")
                 print("\n".join(reconcile_report.error_lines(mapped)))
                 print("\nwhat to do:")
                 print("\n".join(reconcile_report.error_guide(mapped)))
     elif args.format == "json":
         print(json.dumps([s.to_dict() for s in lines], indent=2, ensure_ascii=False))
     else:
-        print(status_report.table(lines))
+        print(status_report.table(lines, wide=args.wide))
     return 0
 
 
@@ -251,10 +373,8 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
     ws = open_workspace(args)
     settings = ws.require_settings()
-    email = str(ws.repo.config_reader().get_value("user", "email", "")).strip()
-    requested_by = email if "@" in email else None
     made = scaffold.new_submission(
-        ws.root, args.id, args.template, args.event_type, settings, requested_by=requested_by
+        ws.root, args.id, args.template, args.event_type, settings, requested_by=_user_email(ws)
     )
     print(f"created {made.folder.relative_to(ws.root).as_posix()}/:")
     for path in (made.manifest, made.csv):
@@ -411,7 +531,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _render_outcome(o: Outcome) -> str:
     rows = sum(p.rows for p in o.parts)
-    count = f"{len(o.parts)} part{'s' if len(o.parts) != 1 else ''} ({rows:,} rows)"
+    count = f"{plural(len(o.parts), 'part')} ({plural(rows, 'row')})"
     to = f" to {o.to}" + (f" cc {', '.join(o.cc)}" if o.cc else "") if o.to else ""
     refused = "; ".join(f"{p.attachment}: {p.reply}" for p in o.parts if p.state != "sent")
     match o.status:
@@ -437,7 +557,7 @@ def _render_outcome(o: Outcome) -> str:
             first = errors[0]
             where = f"{first.path}:{first.line}" if first.line else first.path
             return (
-                f"{o.id}: invalid, not sent: {len(errors)} error(s), first {where}: "
+                f"{o.id}: invalid, not sent: {plural(len(errors), 'error')}, first {where}: "
                 f"{first.message} [{first.code}] (retrobatch check submissions/{o.id} lists all)"
             )
         case _:

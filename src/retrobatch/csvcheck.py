@@ -24,6 +24,7 @@ from itertools import accumulate, compress, islice, repeat
 from operator import add, ge, gt, itemgetter, lt, mul, ne, sub
 from pathlib import Path
 
+from . import hints
 from .csvstream import CsvStream, Records
 from .findings import Finding, finding
 from .templates import Column, HeaderMap, Template, load_template, resolve_header
@@ -67,6 +68,8 @@ class CsvResult:
     stats: CsvStats
     orders: Mapping[str, int]  # conversion templates: OrderId -> line of its first record
     actions: dict[str, tuple[int, int]]  # modifications: action key -> (rows, first line)
+    # Findings past MAX_FINDINGS, counted by (code, column, severity): totals stay exact.
+    hidden: dict[tuple[str, str | None, str], int] = field(default_factory=dict)
 
 
 class FirstLines(Mapping[str, int]):
@@ -150,15 +153,15 @@ def check_csv(
     if checker is None:
         if not fatal:
             report.add([finding("csv.empty", rel, "the file is empty: no header line")])
-        return CsvResult(report.finish(), CsvStats(), {}, {})
+        return CsvResult(report.finish(), CsvStats(), {}, {}, report.hidden)
     checker.finish()
     if checker.stats.rows == 0 and not fatal:
         message = "the file has a header but no data rows"
         report.add([finding("csv.empty", rel, message, stream.header_line)])
-    return CsvResult(report.finish(), checker.stats, checker.orders, checker.actions)
+    return CsvResult(report.finish(), checker.stats, checker.orders, checker.actions, report.hidden)
 
 
-_FATAL = {"csv.nul-byte", "csv.encoding", "csv.unclosed-quote", "csv.unreadable"}
+_FATAL = {"csv.nul-byte", "csv.encoding", "csv.unclosed-quote", "csv.unreadable", "csv.line-ends"}
 _BINARY = {"csv.nul-byte", "csv.bom"}
 
 
@@ -169,12 +172,18 @@ class _Report:
         self.rel = rel
         self.kept: list[Finding] = []
         self.dropped = 0
+        self.hidden: dict[tuple[str, str | None, str], int] = {}
 
     def add(self, found: Iterable[Finding]) -> None:
         ordered = sorted(found, key=_line)
         room = max(MAX_FINDINGS - len(self.kept), 0)
         self.kept += ordered[:room]
-        self.dropped += max(len(ordered) - room, 0)
+        if len(ordered) > room:
+            self.dropped += len(ordered) - room
+            hidden = self.hidden
+            for f in ordered[room:]:
+                key = (f.code, f.column, f.severity)
+                hidden[key] = hidden.get(key, 0) + 1
 
     def finish(self) -> list[Finding]:
         out = sorted(self.kept, key=_line)
@@ -362,6 +371,7 @@ class _Checker:
             if batch.maybe_empty or self.conflicts_possible:
                 found += self._missing(batch)
             found += self._event_dates(batch)
+            found += self._excel_numbers(batch)
             found += self._event_type(batch)
             found += self._reasons(batch)
             found += self._expected_values(batch)
@@ -433,7 +443,8 @@ class _Checker:
                 code, reason = problem
                 bad[i] = code
                 message = f"{name} {shorten(value)} {reason}"
-                found.append(finding(code, self.rel, message, batch.lines[i], name))
+                hint = hints.for_value(col.kind, name, value)
+                found.append(finding(code, self.rel, message, batch.lines[i], name, hint=hint))
         return found
 
     def _missing(self, batch: _Batch) -> list[Finding]:
@@ -501,6 +512,31 @@ class _Checker:
                     what[0][1],
                 )
             )
+        return found
+
+    def _excel_numbers(self, batch: _Batch) -> list[Finding]:
+        """Ids a spreadsheet showed as numbers and exported as such (`1.23457E+11`): digits are
+        lost, so nothing can repair them. Only a batch whose text holds `E+` (Excel's spelling)
+        is looked at. A one-character search runs at memory speed and a two-character one a
+        hundred times slower (a regex with that prefix: thirty), so `E` and `+` come first."""
+        text = batch.text
+        if text is not None and not ("E" in text and "+" in text and _E_PLUS.search(text)):
+            return []
+        found = []
+        for canonical in ID_COLUMNS:
+            j = self.field(canonical)
+            if j is None or not SCIENTIFIC.search("\n".join(batch.cols[j])):
+                continue
+            name = self.header.names[j]
+            for i, value in enumerate(batch.cols[j]):
+                if SCIENTIFIC.fullmatch(value) and i not in batch.bad[j]:
+                    message = f"{name} {shorten(value)} is a number in scientific notation"
+                    hint = f"Excel damaged this value; export {name} as text"
+                    found.append(
+                        finding(
+                            "csv.excel-number", self.rel, message, batch.lines[i], name, hint=hint
+                        )
+                    )
         return found
 
     # -- dates -----------------------------------------------------------------------------
@@ -1000,6 +1036,11 @@ class _Checker:
         stats.first_event = self.first[1] if self.first else None
         stats.last_event = self.last[1] if self.last else None
 
+
+# Id columns whose values a spreadsheet may have turned into numbers in scientific notation.
+ID_COLUMNS = ("OrderId", "ClickId", "CustomerId", "CampaignId", "MediaId", "ActionId", "Sku")
+_E_PLUS = re.compile(r"E\+[0-9]")
+SCIENTIFIC = re.compile(r"(?m)^[0-9](\.[0-9]+)?E\+[0-9]+$")
 
 _FEW = 4  # distinct values of a field few enough to measure each (`_Batch.floors`)
 _KNOWN_GOOD = 20_000  # distinct values remembered per column as checked

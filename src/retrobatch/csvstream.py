@@ -71,6 +71,25 @@ class _Blocks:
             return None
         if not self._started:
             self._started = True
+            if looks_utf16(data):
+                self._stop(
+                    finding(
+                        "csv.encoding",
+                        self._rel,
+                        "this is UTF-16: save it as CSV UTF-8 (or run retrobatch fix)",
+                        1,
+                    )
+                )
+            if b"\r" in data and b"\n" not in data:
+                self._stop(
+                    finding(
+                        "csv.line-ends",
+                        self._rel,
+                        "lines end in a lone CR (old Mac format): save as CSV UTF-8 "
+                        "(or run retrobatch fix)",
+                        1,
+                    )
+                )
             if data.startswith(BOM):
                 data = data[len(BOM) :]
                 self._findings.append(
@@ -222,7 +241,11 @@ class CsvStream:
             body = "\n".join(lines) if text is None else text.removesuffix("\n")
             flat = body.replace("\n", ",").split(",") if lines else []
             cols = [flat[j::width] for j in range(width)]
-            return Records(numbers, cols, sizes, [], not all(flat), block.text)
+            filled = all(flat)
+            # A row of empty cells starts with one: only then are rows looked at one by one.
+            if filled or not cols or "" not in cols[0] or not _comma_only(cols):
+                return Records(numbers, cols, sizes, [], not filled, block.text)
+        numbers, lines, sizes = self._drop_comma_only(numbers, lines, sizes)
         return self._columns(numbers, [line.split(",") for line in lines], sizes, block.text)
 
     def _drop_blank(self, numbers: Sequence[int], lines: list[str]) -> tuple[list[int], list[str]]:
@@ -234,6 +257,18 @@ class CsvStream:
             else:
                 self._blank(number)
         return kept_numbers, kept
+
+    def _drop_comma_only(
+        self, numbers: Sequence[int], lines: list[str], sizes: list[int]
+    ) -> tuple[Sequence[int], list[str], list[int]]:
+        """A spreadsheet's row of empty cells (`,,,,`) is a blank line, not a record."""
+        blank = [k for k, line in enumerate(lines) if not line.strip(",")]
+        if not blank:
+            return numbers, lines, sizes
+        for k in blank:
+            self._blank(numbers[k])
+        keep = [k for k in range(len(lines)) if k not in set(blank)]
+        return [numbers[k] for k in keep], [lines[k] for k in keep], [sizes[k] for k in keep]
 
     def _columns(
         self, numbers: Sequence[int], rows: list[list[str]], sizes: list[int], text: str | None
@@ -281,7 +316,7 @@ class CsvStream:
                     )
                 )
                 continue
-            if not row:
+            if not row or (self.header is not None and not any(row)):
                 self._blank(start)
                 continue
             if self.header is None:
@@ -314,6 +349,22 @@ def _too_long(rel: str, line: int) -> Finding:
         f"line {line} runs past {MAX_RECORD_BYTES // (1024 * 1024)} MiB without ending: no "
         "e-mail could carry it, and the rest of the file is not read",
         line,
+    )
+
+
+def _comma_only(cols: list[list[str]]) -> bool:
+    """Whether some record's cells are all empty."""
+    first = cols[0]
+    return any(not v and not any(c[i] for c in cols) for i, v in enumerate(first))
+
+
+def looks_utf16(data: bytes) -> bool:
+    """A UTF-16 byte order mark, or text whose every other byte is NUL (UTF-16 without one)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    head = data[:64]
+    return len(head) >= 4 and (
+        head[1::2].count(0) == len(head) // 2 or head[0::2].count(0) == len(head) // 2
     )
 
 

@@ -125,7 +125,9 @@ def diff(root: Path, base: str | None = None, head: str | None = None) -> Diff:
     """Submissions and destinations changed from the merge base of BASE and HEAD to HEAD."""
     repo = gitops.open_repo(root)
     head_commit = gitops.resolve(repo, head) if head is not None else None
-    start = gitops.merge_base(repo, base or gitops.default_base(repo), head_commit or "HEAD")
+    start = gitops.merge_base(
+        repo, base or gitops.default_base(repo), head_commit or "HEAD", named="BASE "
+    )
     paths = gitops.changed_paths(repo, start, head_commit)
     old, new = _Side(repo, root, start), _Side(repo, root, head_commit)
     result = Diff(start, head_commit)

@@ -9,7 +9,7 @@ explain CODE` are rendered from it; codes are never reused for another meaning.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Literal, NamedTuple
 
@@ -370,6 +370,38 @@ CATALOGUE: dict[str, Entry] = {
         "so only a warning",
         "use ORDER_UPDATE unless another code is meant",
     ),
+    "csv.line-ends": _i(
+        "error",
+        "lines end in a lone CR (the old Mac format): the file reads as one line",
+        f"{BATCH_PAGE}: a comma-separated file with a header row and one row per line",
+        "save as CSV UTF-8, or run retrobatch fix",
+    ),
+    "csv.excel-number": _r(
+        "error",
+        "an id that a spreadsheet turned into a number in scientific notation (1.23457E+11)",
+        "the digits past the sixth are lost: the row would be attributed to no click or the "
+        "wrong one",
+        "format the column as text in the spreadsheet and export again (or import the .xlsx)",
+    ),
+    "manifest.missing": _r(
+        "error",
+        "a folder under submissions/ without manifest.yaml (only a CSV, or manifest.yml)",
+        "such a folder is never sent, and nothing else would say so",
+        "add manifest.yaml (retrobatch new or retrobatch import), or rename manifest.yml",
+    ),
+    "manifest.placeholder": _r(
+        "error",
+        "a description left as `retrobatch new` wrote it (TODO ...)",
+        "reviewers and the audit trail need to know what the rows are and why they are late",
+        "write what these rows are and why they are sent late",
+    ),
+    "config.placeholder": _r(
+        "error",
+        "a destination address left as `retrobatch init` wrote it (replace-me@...)",
+        "the batch would be e-mailed to an address that is not the Event Type's",
+        "write the Event Type's unique address from impact.com (Settings, Event Types, "
+        "Returns Processing)",
+    ),
     "receipt.invalid": _r(
         "error",
         "receipt.yaml unreadable or violates receipt.schema.json",
@@ -433,17 +465,24 @@ class Finding:
     line: int | None
     column: str | None
     message: str
+    hint: str | None = None  # the fix for this very value, where it is known
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
 def finding(
-    code: str, path: str, message: str, line: int | None = None, column: str | None = None
+    code: str,
+    path: str,
+    message: str,
+    line: int | None = None,
+    column: str | None = None,
+    *,
+    hint: str | None = None,
 ) -> Finding:
     """Build a finding whose severity comes from the catalogue, so no caller can disagree."""
     severity = CATALOGUE[code].severity
-    return Finding(code, severity, path, line, column, message)
+    return Finding(code, severity, path, line, column, message, hint)
 
 
 def count(findings: Iterable[Finding], severity: Severity) -> int:
@@ -452,3 +491,70 @@ def count(findings: Iterable[Finding], severity: Severity) -> int:
 
 def has_errors(findings: Iterable[Finding]) -> bool:
     return any(f.severity == "error" for f in findings)
+
+
+GROUP_FROM = 4  # findings of one code in one column of one file: from this many, one line
+SHOWN_LINES = 3
+# The one fix for a whole group, where each finding's own hint names its value.
+GROUP_HINTS = {
+    "csv.bad-date": "run `retrobatch fix --timezone ZONE` (the zone the times were recorded in)",
+    "csv.excel-number": "export the column as text from the spreadsheet",
+}
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    """Many findings of one code in one column of one file, shown as one line."""
+
+    listed: tuple[Finding, ...]
+    total: int  # the listed ones and those past the file's limit
+
+    @property
+    def first(self) -> Finding:
+        return self.listed[0]
+
+    @property
+    def lines(self) -> str:
+        shown = [str(f.line) for f in self.listed[:SHOWN_LINES]]
+        more = ", …" if self.total > SHOWN_LINES else ""
+        return f"lines {', '.join(shown)}{more}"
+
+    @property
+    def message(self) -> str:
+        return f"{self.total:,} rows, e.g. {self.first.message} ({self.lines})"
+
+    @property
+    def hint(self) -> str | None:
+        hints = {f.hint for f in self.listed}
+        if len(hints) == 1:
+            return hints.pop()
+        return GROUP_HINTS.get(self.first.code, self.first.hint)
+
+
+def grouped(
+    findings: Iterable[Finding], hidden: Mapping[tuple[str, str, str | None], int] | None = None
+) -> list[Finding | FindingGroup]:
+    """Findings in their order, those of one (path, code, column) on GROUP_FROM or more lines
+    merged into one group at the place of the first; `hidden` counts findings past a file's
+    limit by (path, code, column), so a group's total is the true one."""
+    findings = list(findings)
+    keys: dict[tuple[str, str, str | None], list[Finding]] = {}
+    for f in findings:
+        if f.line is not None and f.column is not None:
+            keys.setdefault((f.path, f.code, f.column), []).append(f)
+    hidden = hidden or {}
+    out: list[Finding | FindingGroup] = []
+    for f in findings:
+        key = (f.path, f.code, f.column)
+        members = keys.get(key) if f.line is not None and f.column is not None else None
+        total = len(members) + hidden.get(key, 0) if members else 0
+        if not members or total < GROUP_FROM:
+            out.append(f)
+        elif members[0] is f:
+            out.append(FindingGroup(tuple(members), total))
+    return out
+
+
+def plural(n: int, noun: str) -> str:
+    """`1 row`, `2 rows`, `1,000 errors`."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -108,14 +108,15 @@ def root_of(repo: git.Repo) -> Path:
     return Path(repo.working_tree_dir)
 
 
-def merge_base(repo: git.Repo, ref: str, head: str = "HEAD") -> str:
-    """The merge base of REF and HEAD, where a pull request's change starts."""
+def merge_base(repo: git.Repo, ref: str, head: str = "HEAD", *, named: str = "--base ") -> str:
+    """The merge base of REF and HEAD, where a pull request's change starts; `named` is how the
+    user gave REF (an option, or `diff`'s BASE argument), for the error."""
     try:
         bases = repo.merge_base(ref, head)
     except git.GitCommandError:
-        raise UsageError(f"--base {ref}: not a commit in this repository") from None
+        raise UsageError(f"{named}{ref}: not a commit in this repository") from None
     if not bases:
-        raise UsageError(f"--base {ref}: has no common history with {head}")
+        raise UsageError(f"{named}{ref}: has no common history with {head}")
     return str(bases[0].hexsha)
 
 

@@ -10,10 +10,13 @@ from typing import Any
 
 from . import addresses, schemas
 from .findings import Finding, finding
-from .settings import Settings
+from .settings import SETTINGS_FILE, Settings
 from .yamldoc import load_yaml
 
 MANIFEST_FILE = "manifest.yaml"
+# What `new` and `init` write for a person to replace: never sent as it is.
+PLACEHOLDER_DESCRIPTION = "TODO"  # the start of `new`'s description
+PLACEHOLDER_ADDRESS = "replace-me@"  # the start of `init`'s destination address
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,29 @@ def _checked(
                 line_of(("id",)),
             )
         )
-    if settings is not None and settings.destination(manifest.event_type) is None:
+    if manifest.description.strip().upper().startswith(PLACEHOLDER_DESCRIPTION):
+        found.append(
+            finding(
+                "manifest.placeholder",
+                rel,
+                f"description: {manifest.description!r} is the placeholder `new` wrote",
+                line_of(("description",)),
+                hint="say what these rows are and why they are sent late",
+            )
+        )
+    destination = settings.destination(manifest.event_type) if settings is not None else None
+    if destination is not None and destination.address.startswith(PLACEHOLDER_ADDRESS):
+        found.append(
+            finding(
+                "config.placeholder",
+                SETTINGS_FILE,
+                f"destination {manifest.event_type} has the placeholder address "
+                f"{destination.address}",
+                hint="replace it with the Event Type's unique address from impact.com "
+                "(Settings -> Event Types -> Returns Processing)",
+            )
+        )
+    if settings is not None and destination is None:
         known = ", ".join(sorted(settings.destinations)) or "none"
         found.append(
             finding(
@@ -173,7 +198,11 @@ def _resolve_file(
         if path.is_symlink():
             return None, [finding("manifest.file-outside", rel, f"file {name!r} is a link", line)]
     if not path.exists():
-        return None, [finding("manifest.file-missing", rel, f"file {name!r} does not exist", line)]
+        siblings = [p.name for p in path.parent.iterdir()] if path.parent.is_dir() else []
+        near = [s for s in siblings if s.lower() == path.name.lower()]
+        hint = f"did you mean {near[0]!r}? (names are case-sensitive)" if near else None
+        message = f"file {name!r} does not exist"
+        return None, [finding("manifest.file-missing", rel, message, line, hint=hint)]
     if not path.is_file():
         return None, [finding("manifest.file-missing", rel, f"{name!r} is not a file", line)]
     if not name.lower().endswith(".csv"):

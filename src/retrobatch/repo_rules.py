@@ -69,8 +69,9 @@ class History:
             m = sub.manifest
             if m is None:
                 continue
-            entry = _Entry(m.id, m.template, m.event_type, sub.history, sub.csv_path)
-            entry._keys = known.get(m.id)
+            # By folder: a manifest whose id differs (manifest.id-mismatch) is still this one.
+            entry = _Entry(sub.id, m.template, m.event_type, sub.history, sub.csv_path)
+            entry._keys = known.get(sub.id)
             entries.append(entry)
         history = cls(snap.root, entries)
         asking = [s for s in checked if s.csv is not None and not s.delivered and s.manifest]

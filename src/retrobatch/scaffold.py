@@ -45,6 +45,8 @@ MINIMAL_HEADERS = {
     "item-modifications": "OrderId,ActionTrackerId,Sku,Quantity,Amount,Reason",
 }
 APP_COLUMN = "EventCode"  # required when the destination is a mobile app
+# What `new` writes for a person to replace; `check` refuses it (manifest.placeholder).
+PLACEHOLDER_DESCRIPTION = "TODO say what these rows are and why they are sent late"
 
 
 def skeleton() -> Traversable:
@@ -132,7 +134,7 @@ def new_submission(
         f"template: {template}\n"
         f"event_type: {event_type}  # {_comment(destination.name)}\n"
         f"file: {file}\n"
-        "description: TODO say what these rows are and why they are sent late\n"
+        f"description: {PLACEHOLDER_DESCRIPTION}\n"
         f"requested_by: {requested_by or settings.sender}\n"
         "# ticket: OPS-1234\n"
         f"# cc: [someone@{cc_domain}]\n"
@@ -144,12 +146,71 @@ def new_submission(
     )
 
 
+@dataclass(frozen=True)
+class Imported:
+    made: NewSubmission
+    source_rows: int | None  # data rows read from a spreadsheet; None for a CSV copied as is
+
+
+def import_submission(
+    root: Path,
+    source: Path,
+    sub_id: str,
+    template: str,
+    event_type: int,
+    settings: Settings,
+    *,
+    description: str | None = None,
+    sheet: str | None = None,
+    requested_by: str | None = None,
+) -> Imported:
+    """A submission made as `new` makes it, holding the rows of a spreadsheet or CSV export
+    (`fix` then repairs the CSV). The source is read before anything is written."""
+    from .spreadsheet import SPREADSHEET_SUFFIXES, xlsx_to_csv
+
+    if not source.is_file():
+        raise UsageError(f"{source}: no such file")
+    suffix = source.suffix.lower()
+    rows: int | None = None
+    if suffix in SPREADSHEET_SUFFIXES:
+        data, rows = xlsx_to_csv(source, sheet)
+    elif suffix in (".csv", ".txt", ".tsv"):
+        if sheet is not None:
+            raise UsageError(f"--sheet: {source.name} is a CSV file, which has no sheets")
+        data = source.read_bytes()
+    else:
+        raise UsageError(f"{source}: expected an .xlsx workbook or a .csv export")
+    made = new_submission(root, sub_id, template, event_type, settings, requested_by=requested_by)
+    if description:
+        text = made.manifest.read_text(encoding="utf-8")
+        made.manifest.write_text(
+            text.replace(f"description: {PLACEHOLDER_DESCRIPTION}\n", _yaml_line(description)),
+            encoding="utf-8",
+        )
+    made.csv.write_bytes(data)
+    return Imported(made, rows)
+
+
+def _yaml_line(description: str) -> str:
+    import yaml
+
+    one_line = " ".join(description.split())
+    dumped: str = yaml.safe_dump({"description": one_line}, allow_unicode=True, width=10**6)
+    return dumped
+
+
 def init_repository(target: Path, today: dt.date | None = None) -> list[Path]:
     """A new submissions repository: settings with placeholders, workflows installing retrobatch
     from PyPI, CODEOWNERS, READMEs and an example outside `submissions/` (never sent)."""
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise UsageError(f"{target}: exists and is not an empty folder")
-    target.mkdir(parents=True, exist_ok=True)
+    if target.exists() and (not target.is_dir() or any(p.name != ".git" for p in target.iterdir())):
+        raise UsageError(f"{target}: exists and is not an empty folder (nor a fresh clone)")
+    for parent in target.parents:
+        if parent.exists() and not parent.is_dir():
+            raise UsageError(f"{target}: {parent} is a file, not a folder")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{target}: cannot create the folder: {exc.strerror}") from None
     today = today or dt.datetime.now(dt.UTC).date()
     files = {
         SETTINGS_FILE: _skeleton_text(SETTINGS_FILE),

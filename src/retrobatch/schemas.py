@@ -61,8 +61,11 @@ def validate(name: str, data: object) -> list[SchemaError]:
     if conforms(schema, schema, data):
         return []  # the usual case, without importing jsonschema (~40 ms) and building a validator
     errors = sorted(validator(name).iter_errors(data), key=lambda e: [str(p) for p in e.path])
+    patterned = {tuple(e.path) for e in errors if e.validator == "pattern"}
     result = []
     for e in errors:
+        if e.validator == "format" and tuple(e.path) in patterned:
+            continue  # the pattern's message says the expected form
         if e.validator == "additionalProperties" and isinstance(e.instance, dict):
             # One error per unknown key, placed on the key's own line.
             where = ".".join(str(p) for p in e.path)
@@ -81,12 +84,24 @@ def _describe(error: Any) -> str:
         field = f"{where}.{missing}" if where else missing
         return f"{field}: required key is missing"
     if error.validator == "pattern":
+        expected = _EXPECTED.get(str(error.schema.get("format") or error.validator_value), "")
+        if "id" in str(where) and "[0-9]{4}-[0-9]{2}-[0-9]{2}" in str(error.validator_value):
+            expected = _EXPECTED["id"]
+        if expected:
+            return f"{where}: {error.instance!r} is not {expected}"
         return f"{where}: {error.instance!r} does not have the expected form"
     if error.validator == "propertyNames":
         return f"{where}: key {error.instance!r} is not allowed here"
     message = error.message
     return f"{where}: {message}" if where else message
 
+
+# The expected form of a value, spelled out for a person, by format (or field).
+_EXPECTED = {
+    "email": "an e-mail address (name@domain.example, without a display name or spaces)",
+    "id": "YYYY-MM-DD-slug: a date, then lowercase letters, digits and - "
+    "(e.g. 2026-11-20-checkout-outage)",
+}
 
 # Keywords that only describe: they never make a document invalid.
 _ANNOTATIONS = frozenset(

@@ -40,6 +40,7 @@ class Scan:
 
     folders: list[SubmissionFolder] = field(default_factory=list)
     refused: dict[str, list[Finding]] = field(default_factory=dict)
+    strays: list[Path] = field(default_factory=list)  # folders without a manifest.yaml
 
     def refuse(self, rel: str, kind: str) -> None:
         """Refuse the folder holding `rel` (a path under `submissions/`) as `kind`."""
@@ -117,6 +118,8 @@ def scan(root: Path) -> Scan:
         manifest = Path(entry.path) / MANIFEST_FILE
         if manifest.is_file():  # no link anywhere below: is_file follows nothing here
             found.folders.append(folder_at(root, Path(entry.path)))
+        elif not entry.name.startswith("."):
+            found.strays.append(Path(entry.path))  # never sent: `check` says so
     return found
 
 
@@ -168,6 +171,26 @@ def unexpected(folder: SubmissionFolder, csv_name: str) -> list[Finding]:
 def discover(root: Path) -> list[SubmissionFolder]:
     """Every safe submission under `submissions/`, sorted by id (which sorts by date)."""
     return scan(root).folders
+
+
+def containing(root: Path, path: Path) -> SubmissionFolder | None:
+    """The submission a path belongs to (the nearest folder at or above it with a manifest),
+    found without following anything: a linked folder or manifest belongs to no submission."""
+    top = Path(os.path.abspath(root))
+    current = Path(os.path.abspath(path))
+    if current != top and top not in current.parents:
+        return None
+    if not current.is_dir() or current.is_symlink():
+        current = current.parent
+    while True:
+        if current.is_symlink():
+            return None
+        manifest = current / MANIFEST_FILE
+        if not manifest.is_symlink() and manifest.is_file():
+            return folder_at(top, current)
+        if current == top:
+            return None
+        current = current.parent
 
 
 def named_folder(root: Path, path: Path) -> str | None:

@@ -354,6 +354,7 @@ class HeaderProblem:
     code: str
     column: str | None
     message: str
+    hint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -374,7 +375,7 @@ class HeaderMap:
         return canonical if i is None else self.names[i]
 
     def findings(self, rel: str, line: int = 1) -> list[Finding]:
-        return [finding(p.code, rel, p.message, line, p.column) for p in self.problems]
+        return [finding(p.code, rel, p.message, line, p.column, hint=p.hint) for p in self.problems]
 
 
 def resolve_header(
@@ -386,6 +387,17 @@ def resolve_header(
     `x-required-for-app`.
     """
     names = tuple(_strip_bom(header_fields))
+    if len(names) == 1:
+        for delimiter, called in ((";", "';'"), ("\t", "tab")):
+            parts = names[0].split(delimiter)
+            if sum(template.canonical(p.strip()) is not None for p in parts) > 1:
+                message = (
+                    f"the header is one field holding {len(parts)} column names separated by "
+                    f"{called}: the file is {called}-delimited, impact.com reads commas"
+                )
+                hint = "run `retrobatch fix`, or export as CSV with commas"
+                problem = HeaderProblem("csv.missing-column", None, message, hint)
+                return HeaderMap(names, (None,), {}, (problem,))
     columns: list[Column | None] = []
     index: dict[str, int] = {}
     seen: dict[str, str] = {}  # lower-case canonical (or unknown name) -> name as first written

@@ -111,6 +111,10 @@ def load_yaml(text: str) -> YamlDoc:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "not valid YAML"
+        if "mapping values are not allowed here" in message:
+            message += (
+                ": a value holds ': ' – quote the value ('like: this') or write it without a colon"
+            )
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         return YamlDoc(None, problems=[YamlProblem("syntax", message, line, col)])
     except yaml.YAMLError as exc:

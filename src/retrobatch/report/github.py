@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..checker import CheckReport, SubmissionReport
 from ..diffs import CsvDiff, DestinationChange, Diff, SubmissionDiff, describe, diff
-from ..findings import SEVERITIES, Finding, Severity, count
+from ..findings import SEVERITIES, Finding, FindingGroup, Severity, count, grouped
 from ..settings import Settings
 from ..status import format_amounts
 
@@ -42,23 +42,34 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(f: Finding) -> str:
-    props = [f"file={escape_property(f.path)}"]
-    if f.line is not None:
-        props.append(f"line={f.line}")
-    props.append(f"title={escape_property(f.code)}")
-    return f"::{f.severity} {','.join(props)}::{escape_data(f.message)}"
+def annotation(f: Finding | FindingGroup) -> str:
+    """One workflow command; a group (many lines, one problem) is one annotation on its first
+    line, and a known fix is part of the message."""
+    head = _head(f)
+    props = [f"file={escape_property(head.path)}"]
+    if head.line is not None:
+        props.append(f"line={head.line}")
+    props.append(f"title={escape_property(head.code)}")
+    message = f"{f.message}. Fix: {f.hint}" if f.hint else f.message
+    return f"::{head.severity} {','.join(props)}::{escape_data(message)}"
 
 
-def most_useful(findings: Iterable[Finding], limit: int = MAX_PER_SEVERITY) -> list[Finding]:
+def _head(f: Finding | FindingGroup) -> Finding:
+    return f.first if isinstance(f, FindingGroup) else f
+
+
+def most_useful(
+    findings: Iterable[Finding | FindingGroup], limit: int = MAX_PER_SEVERITY
+) -> list[Finding | FindingGroup]:
     """The `limit` findings a reviewer most needs inline: problems that stop every row (settings,
     repository, manifest) first, then one finding of each code before a second of any."""
     seen: dict[str, int] = {}
     ranked = []
     for position, f in enumerate(findings):
-        repeat = seen.get(f.code, 0)
-        seen[f.code] = repeat + 1
-        ranked.append((_SCOPE_RANK.get(f.code.split(".")[0], 3), repeat, position, f))
+        code = _head(f).code
+        repeat = seen.get(code, 0)
+        seen[code] = repeat + 1
+        ranked.append((_SCOPE_RANK.get(code.split(".")[0], 3), repeat, position, f))
     ranked.sort(key=lambda r: r[:3])
     return [r[3] for r in ranked[:limit]]
 
@@ -67,11 +78,11 @@ def annotations(
     report: CheckReport, *, extra: list[Finding] | None = None, limit: int = MAX_PER_SEVERITY
 ) -> list[str]:
     """Workflow commands: at most `limit` per severity, then one notice counting the rest."""
-    every = [*(extra or []), *report.findings]
+    every = grouped([*(extra or []), *report.findings], report.hidden)
     lines: list[str] = []
     hidden: dict[Severity, int] = {}
     for severity in SEVERITIES:
-        mine = [f for f in every if f.severity == severity]
+        mine = [f for f in every if _head(f).severity == severity]
         shown = most_useful(mine, limit)
         lines += [annotation(f) for f in shown]
         hidden[severity] = len(mine) - len(shown)
@@ -330,13 +341,16 @@ def _more(total: int) -> str:
 
 def _findings_table(findings: list[Finding]) -> str:
     rows = ["| | code | where | message |\n|---|---|---|---|\n"]
-    for f in findings[:MAX_FINDINGS_LISTED]:
+    items = grouped(findings)  # many rows with one problem: one table row with the count
+    for item in items[:MAX_FINDINGS_LISTED]:
+        f = _head(item)
         icon = "❌" if f.severity == "error" else "⚠️"
         where = f"{f.path}:{f.line}" if f.line else f.path
         cell = _code(where).replace("|", "\\|")  # GFM splits cells even inside code spans
-        rows.append(f"| {icon} | `{f.code}` | `{cell}` | {_md(f.message)} |\n")
-    if len(findings) > MAX_FINDINGS_LISTED:
-        rest = len(findings) - MAX_FINDINGS_LISTED
+        message = f"{item.message} (fix: {item.hint})" if item.hint else item.message
+        rows.append(f"| {icon} | `{f.code}` | `{cell}` | {_md(message)} |\n")
+    if len(items) > MAX_FINDINGS_LISTED:
+        rest = len(items) - MAX_FINDINGS_LISTED
         rows.append(f"\n_and {rest:,} more: run `retrobatch check` locally._\n")
     return "".join(rows)
 

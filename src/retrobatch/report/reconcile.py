@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..findings import plural
 from ..reconcile import MappedError, ReconcileResult
 
 
@@ -12,8 +13,12 @@ def lines(result: ReconcileResult) -> list[str]:
             if entry.status == "unmatched":
                 detail = f"no file found: searched {entry.searched}"
             else:
-                errors = entry.total_errors if entry.total_errors is not None else "?"
-                detail = f"{entry.batch_id} {entry.status}, {errors} errors"
+                errors = (
+                    plural(entry.total_errors, "error")
+                    if entry.total_errors is not None
+                    else "? errors"
+                )
+                detail = f"{entry.batch_id} {entry.status}, {errors}"
                 if entry.status == "Complete" and entry.total_records == 0:
                     detail += " (0 records: impact.com did not read the file as CSV)"
             out.append(f"{change.folder.id}: {entry.attachment}: {detail}")

@@ -1,0 +1,33 @@
+"""`retrobatch fix` as text: what changed, by kind, with a few examples; what could not be."""
+
+from __future__ import annotations
+
+from ..csvfix import KINDS, Change, FixResult
+from ..findings import plural
+from .text import render_findings
+
+
+def lines(result: FixResult, *, dry_run: bool) -> list[str]:
+    out = []
+    if result.counts:
+        verb = "would change" if dry_run else "changed"
+        out.append(f"{result.rel}: {verb}:")
+        for kind, label in KINDS.items():
+            n = result.counts.get(kind)
+            if n:
+                examples = "; ".join(_example(c) for c in result.examples.get(kind, []))
+                out.append(f"  {label}: {n:,}" + (f" ({examples})" if examples else ""))
+    else:
+        out.append(f"{result.rel}: nothing to change")
+    if result.unfixed:
+        out.append(f"not fixed ({plural(len(result.unfixed), 'problem')}):")
+        out += ["  " + line for line in render_findings(result.unfixed)]
+    return out
+
+
+def _example(c: Change) -> str:
+    if not c.before and not c.after:
+        return f"line {c.line}"
+    if not c.after:
+        return f"line {c.line}: {c.before!r}" if c.before else f"line {c.line}"
+    return f"line {c.line}: {c.before!r} -> {c.after!r}"
