@@ -51,7 +51,7 @@ TEMPLATES = {"catalogue": "item-level", "unique": "item-level", "orders": "order
 CHECK = f"""
 import datetime as dt, sys
 from pathlib import Path
-from retrobatch.csvcheck import CsvContext, check_csv
+from retrobatch.csvfile.validate import CsvContext, check_csv
 as_of = dt.datetime(2026, 11, 27, 23, 59, 59, tzinfo=dt.timezone.utc)
 ctx = CsvContext({EVENT_TYPE}, as_of)
 result = check_csv(Path(sys.argv[1]), "bench.csv", sys.argv[2], ctx)

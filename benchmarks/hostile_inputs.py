@@ -53,7 +53,7 @@ def bare_csv(path: Path) -> None:
 
 
 def split(path: Path) -> None:
-    from retrobatch.batching import split_batch
+    from retrobatch.send.batching import split_batch
 
     split_batch(path, "x.csv", "2026-11-20-x", "item-level", 1 << 20, lambda _n, n: n + 1000)
 
@@ -61,7 +61,7 @@ def split(path: Path) -> None:
 MEMORY_CHILD = """
 import sys
 from pathlib import Path
-from retrobatch.csvcheck import CsvContext, check_csv
+from retrobatch.csvfile.validate import CsvContext, check_csv
 import datetime as dt
 ctx = CsvContext(event_type=12345, as_of=dt.datetime.now(dt.UTC), app=False, custom_reasons=(),
                  max_email_bytes=10 * 1024 * 1024)

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from retrobatch.demo import free_port
-from runner_env import SETTINGS_YAML, SMTP_PASSWORD, SMTP_USER, Handler, Repos, SmtpServer
+from support.runner_env import SETTINGS_YAML, SMTP_PASSWORD, SMTP_USER, Handler, Repos, SmtpServer
 
 
 @pytest.fixture(scope="session")

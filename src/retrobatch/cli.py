@@ -19,19 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from . import __version__, checker, gitops, schemas
-from .errors import RetrobatchError, UsageError
-from .findings import Finding, plural
-from .report import json as json_report
-from .report import text as text_report
-from .settings import Settings, load_settings
+from retrobatch import __version__
+from retrobatch.check import submissions as checker
+from retrobatch.errors import RetrobatchError, UsageError
+from retrobatch.findings import Finding, plural
+from retrobatch.report import json as json_report
+from retrobatch.report import text as text_report
+from retrobatch.repository import gitops, schemas
+from retrobatch.repository.settings import Settings, load_settings
 
 # Each handler imports the modules only its command needs: `check` starts without GitPython,
 # jsonschema, aiosmtpd, httpx or yagmail.
 if TYPE_CHECKING:
     import git
 
-    from .runner import Outcome
+    from retrobatch.send.runner import Outcome
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -145,10 +147,10 @@ def _add_fix(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_fix(args: argparse.Namespace) -> int:
-    from . import csvfix
-    from .manifest import load_manifest
-    from .report import fix as fix_report
-    from .submissions import containing
+    from retrobatch.csvfile import fix as csvfix
+    from retrobatch.report import fix as fix_report
+    from retrobatch.repository.manifest import load_manifest
+    from retrobatch.repository.submissions import containing
 
     ws = open_workspace(args)
     timezone = csvfix.zone(args.timezone) if args.timezone else None
@@ -192,8 +194,9 @@ def _add_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from . import csvfix, scaffold
-    from .report import fix as fix_report
+    from retrobatch import scaffold
+    from retrobatch.csvfile import fix as csvfix
+    from retrobatch.report import fix as fix_report
 
     ws = open_workspace(args)
     settings = ws.require_settings()
@@ -240,7 +243,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if not os.path.lexists(path):  # a link is reported as a finding, not followed
             raise UsageError(f"{path}: no such file or folder")
     if args.format == "github":  # it reads diffs, and so GitPython
-        from .report import github as github_report
+        from retrobatch.report import github as github_report
     base = args.base
     if args.format == "github" and base is None:
         base = github_report.event_base()
@@ -257,7 +260,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         return 2
     progress = None
     if args.format == "text" and sys.stderr.isatty():
-        from .report.progress import bars
+        from retrobatch.report.progress import bars
 
         progress = bars(sys.stderr)
     report = checker.check(
@@ -272,7 +275,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(json_report.render(report))
     elif args.format == "github":
-        from .owners import unowned
+        from retrobatch.check.owners import unowned
 
         extra = unowned(ws.root)
         sys.stdout.write(github_report.render(report, ws.root, ws.settings, base, extra=extra))
@@ -291,9 +294,10 @@ def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from . import reconcile, status
-    from .report import reconcile as reconcile_report
-    from .report import status as status_report
+    from retrobatch import status
+    from retrobatch.reconcile import matching as reconcile
+    from retrobatch.report import reconcile as reconcile_report
+    from retrobatch.report import status as status_report
 
     ws = open_workspace(args)
     settings = ws.require_settings()
@@ -330,8 +334,10 @@ def _add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
-    from . import impact_api, reconcile, snapshot
-    from .report import reconcile as reconcile_report
+    from retrobatch.reconcile import api as impact_api
+    from retrobatch.reconcile import matching as reconcile
+    from retrobatch.report import reconcile as reconcile_report
+    from retrobatch.repository import snapshot
 
     ws = open_workspace(args)
     settings = ws.require_settings()
@@ -339,7 +345,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     if not reconcile.outstanding(ws.root, snap):
         print("nothing to reconcile: no sent part awaits impact.com's report")
         return 0
-    from .ledger import Ledger
+    from retrobatch.repository.ledger import Ledger
 
     ledger = Ledger(ws.repo, settings.committer, push=not args.no_push)
     if not args.no_push:
@@ -369,7 +375,7 @@ def _add_new(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
-    from . import scaffold
+    from retrobatch import scaffold
 
     ws = open_workspace(args)
     settings = ws.require_settings()
@@ -398,8 +404,8 @@ def _add_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from . import diffs
-    from .report import diff as diff_report
+    from retrobatch import diffs
+    from retrobatch.report import diff as diff_report
 
     ws = open_workspace(args)
     ws.require_settings()  # not read, but the contract keeps every command to one rule
@@ -418,7 +424,7 @@ def _add_init(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from . import scaffold
+    from retrobatch import scaffold
 
     target = Path(args.dir)
     written = scaffold.init_repository(target)
@@ -440,7 +446,7 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from . import demo
+    from retrobatch import demo
 
     return demo.run_demo(sys.stdout, main)
 
@@ -454,7 +460,7 @@ def _add_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from .report import reference
+    from retrobatch.report import reference
 
     if args.code is None:
         print("\n".join(reference.known_codes()))
@@ -481,8 +487,8 @@ def _add_columns(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _cmd_columns(args: argparse.Namespace) -> int:
-    from .report import reference
-    from .templates import load_template
+    from retrobatch.csvfile.templates import load_template
+    from retrobatch.report import reference
 
     print(reference.columns_text(load_template(args.template)))
     return 0
@@ -504,8 +510,8 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .lease import minutes_from_env
-    from .runner import RunOptions, run
+    from retrobatch.send.lease import minutes_from_env
+    from retrobatch.send.runner import RunOptions, run
 
     ws = open_workspace(args)
     settings = ws.require_settings()
@@ -597,7 +603,7 @@ def _add_resolve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _cmd_resolve(args: argparse.Namespace) -> int:
-    from .resolution import resolve
+    from retrobatch.send.resolution import resolve
 
     ws = open_workspace(args)
     settings = ws.require_settings()

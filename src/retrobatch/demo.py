@@ -217,7 +217,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 def run_demo(out: TextIO, cli: Callable[[list[str]], int], today: dt.date | None = None) -> int:
     """Play a week's work through the real CLI: a pull request holding a spreadsheet export,
     `fix`, a green check, merge, send, impact.com's report, and the error on its row."""
-    from .impact_standin import StandIn, serve
+    from retrobatch.reconcile.standin import StandIn, serve
 
     today = today or dt.datetime.now(dt.UTC).date()
     sub = pr_id(today)
@@ -309,8 +309,8 @@ def run_demo(out: TextIO, cli: Callable[[list[str]], int], today: dt.date | None
 def _processed(root: Path, pr: str) -> list[object]:
     """What impact.com lists for each sent part: processed a few minutes after sending, with
     one error on the pull request's batch (an order the pixel had recorded after all)."""
-    from .impact_standin import StandInFile
-    from .receipts import load_receipt, parse_timestamp
+    from retrobatch.reconcile.standin import StandInFile
+    from retrobatch.repository.receipts import load_receipt, parse_timestamp
 
     files = []
     for receipt_path in sorted((root / "submissions").glob("*/receipt.yaml")):

@@ -21,15 +21,15 @@ from typing import Any, Literal
 
 import git
 
-from . import gitops
-from .csvrecords import RecordReader
-from .manifest import MANIFEST_FILE
-from .receipts import RECEIPT_FILE
-from .schemas import TEMPLATES
-from .settings import SETTINGS_FILE, Destination, parse_settings
-from .submissions import SUBMISSIONS_DIR
-from .templates import load_template
-from .yamldoc import load_yaml
+from retrobatch.csvfile.records import RecordReader
+from retrobatch.csvfile.templates import load_template
+from retrobatch.repository import gitops
+from retrobatch.repository.manifest import MANIFEST_FILE
+from retrobatch.repository.receipts import RECEIPT_FILE
+from retrobatch.repository.schemas import TEMPLATES
+from retrobatch.repository.settings import SETTINGS_FILE, Destination, parse_settings
+from retrobatch.repository.submissions import SUBMISSIONS_DIR
+from retrobatch.repository.yamldoc import load_yaml
 
 # The first of these columns present in a header names the order (or action) of each line.
 ORDER_COLUMNS = ("ActionId", "OrderId")

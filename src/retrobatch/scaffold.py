@@ -16,13 +16,13 @@ from pathlib import Path
 
 import git
 
-from . import __version__
-from .errors import UsageError
-from .manifest import MANIFEST_FILE
-from .schemas import TEMPLATES, load_schema
-from .settings import SETTINGS_FILE, Settings
-from .submissions import SUBMISSIONS_DIR
-from .templates import is_conversion
+from retrobatch import __version__
+from retrobatch.csvfile.templates import is_conversion
+from retrobatch.errors import UsageError
+from retrobatch.repository.manifest import MANIFEST_FILE
+from retrobatch.repository.schemas import TEMPLATES, load_schema
+from retrobatch.repository.settings import SETTINGS_FILE, Settings
+from retrobatch.repository.submissions import SUBMISSIONS_DIR
 
 WORKFLOWS = ("check.yml", "submit.yml", "reconcile.yml", "resolve.yml")
 SETUP_ACTION = "actions/setup-retrobatch/action.yml"  # the steps the workflows share
@@ -166,7 +166,7 @@ def import_submission(
 ) -> Imported:
     """A submission made as `new` makes it, holding the rows of a spreadsheet or CSV export
     (`fix` then repairs the CSV). The source is read before anything is written."""
-    from .spreadsheet import SPREADSHEET_SUFFIXES, xlsx_to_csv
+    from retrobatch.csvfile.spreadsheet import SPREADSHEET_SUFFIXES, xlsx_to_csv
 
     if not source.is_file():
         raise UsageError(f"{source}: no such file")

@@ -10,12 +10,12 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from . import cachedir, snapshot
-from .csvcheck import CsvContext, CsvStats, check_csv
-from .manifest import Manifest
-from .receipts import Figures, Receipt, figures_of, parse_timestamp, stats_of
-from .settings import Settings
-from .submissions import SUBMISSIONS_DIR, SubmissionFolder
+from retrobatch.csvfile.validate import CsvContext, CsvStats, check_csv
+from retrobatch.repository import cachedir, snapshot
+from retrobatch.repository.manifest import Manifest
+from retrobatch.repository.receipts import Figures, Receipt, figures_of, parse_timestamp, stats_of
+from retrobatch.repository.settings import Settings
+from retrobatch.repository.submissions import SUBMISSIONS_DIR, SubmissionFolder
 
 FIGURES_DIR = "figures"
 

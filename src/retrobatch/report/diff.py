@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..diffs import DestinationChange, Diff, SubmissionDiff, describe
+from retrobatch.diffs import DestinationChange, Diff, SubmissionDiff, describe
 
 
 def text(d: Diff) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..csvfix import KINDS, Change, FixResult
-from ..findings import plural
-from .text import render_findings
+from retrobatch.csvfile.fix import KINDS, Change, FixResult
+from retrobatch.findings import plural
+from retrobatch.report.text import render_findings
 
 
 def lines(result: FixResult, *, dry_run: bool) -> list[str]:

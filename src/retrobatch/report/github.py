@@ -17,11 +17,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..checker import CheckReport, SubmissionReport
-from ..diffs import CsvDiff, DestinationChange, Diff, SubmissionDiff, describe, diff
-from ..findings import SEVERITIES, Finding, FindingGroup, Severity, count, grouped
-from ..settings import Settings
-from ..status import format_amounts
+from retrobatch.check.submissions import CheckReport, SubmissionReport
+from retrobatch.diffs import CsvDiff, DestinationChange, Diff, SubmissionDiff, describe, diff
+from retrobatch.findings import SEVERITIES, Finding, FindingGroup, Severity, count, grouped
+from retrobatch.repository.settings import Settings
+from retrobatch.status import format_amounts
 
 MAX_PER_SEVERITY = 10  # GitHub displays no more per type and step
 SUMMARY_BUDGET = 512 * 1024  # bytes; GitHub refuses a step summary over 1 MiB

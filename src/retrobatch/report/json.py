@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..checker import CheckReport, SubmissionReport
-from ..findings import Finding, count
+from retrobatch.check.submissions import CheckReport, SubmissionReport
+from retrobatch.findings import Finding, count
 
 
 def document(report: CheckReport, extra: list[Finding] | None = None) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from ..checker import ProgressFor
-from ..csvcheck import Progress
+from retrobatch.check.submissions import ProgressFor
+from retrobatch.csvfile.validate import Progress
 
 LARGE = 50 * 1024 * 1024  # smaller files are read before a bar would be worth drawing
 WIDTH = 30

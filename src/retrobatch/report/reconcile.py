@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..findings import plural
-from ..reconcile import MappedError, ReconcileResult
+from retrobatch.findings import plural
+from retrobatch.reconcile.matching import MappedError, ReconcileResult
 
 
 def lines(result: ReconcileResult) -> list[str]:

@@ -12,10 +12,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import impact_errors, schemas
-from ..findings import CATALOGUE, Entry
-from ..impact_errors import ImpactError
-from ..templates import Column, Template, load_template
+from retrobatch.csvfile.templates import Column, Template, load_template
+from retrobatch.findings import CATALOGUE, Entry
+from retrobatch.reconcile import impact_errors
+from retrobatch.reconcile.impact_errors import ImpactError
+from retrobatch.repository import schemas
 
 # What a template is for, in a sentence or two, beyond what its schema's columns say.
 _TEMPLATE_NOTES = {
@@ -148,7 +149,7 @@ def impact_errors_markdown() -> str:
         "to do and, where a file could have shown the cause, the finding code with which "
         "`retrobatch check` now stops it before sending. impact.com's list is not complete: a "
         "code not below is kept and shown as impact.com sent it. `retrobatch explain CODE` "
-        "prints one entry. Rendered from `src/retrobatch/impact_errors.py`.",
+        "prints one entry. Rendered from `src/retrobatch/reconcile/impact_errors.py`.",
         "",
         "## What reconcile reads",
         "",

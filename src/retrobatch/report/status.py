@@ -6,8 +6,8 @@ show every field.
 
 from __future__ import annotations
 
-from ..findings import plural
-from ..status import SubmissionStatus, format_amounts
+from retrobatch.findings import plural
+from retrobatch.status import SubmissionStatus, format_amounts
 
 WIDTH = 100
 

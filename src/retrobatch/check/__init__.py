@@ -1,0 +1,1 @@
+"""`retrobatch check`: each submission's files, then the rules across the repository."""

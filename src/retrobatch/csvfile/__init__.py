@@ -1,0 +1,1 @@
+"""The CSV engine: streaming records, templates compiled from schemas, validation."""

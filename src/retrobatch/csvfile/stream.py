@@ -1,0 +1,380 @@
+"""A CSV file as batches of records, each with the physical line where it starts.
+
+Files can hold a million rows, so they are read in large byte blocks and never whole. A block
+without a quote character is split into lines and fields with `str.split`, several times faster
+than `csv.reader`; a block with a quote goes through `csv.reader`, fed line by line so that the
+line where each record starts stays exact even when a quoted field spans lines or blocks. Both
+paths give the same records (tests compare them). What is wrong below the level of a record
+(encoding, NUL bytes, quotes, blank lines, a BOM) becomes a finding here.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from operator import add
+from pathlib import Path
+from typing import BinaryIO
+
+from retrobatch.csvfile.records import MAX_RECORD_BYTES
+from retrobatch.findings import Finding, finding
+
+BLOCK_SIZE = 1 << 16
+# Larger than any legitimate cell (a 10 MB field must be read, then reported as too long), small
+# enough that a quote that never closes cannot swallow a large file into memory.
+FIELD_LIMIT = MAX_RECORD_BYTES
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class Records:
+    """Consecutive data records of a file, as columns (one list per header field)."""
+
+    lines: Sequence[int]  # where each record starts
+    cols: list[list[str]]
+    sizes: list[int]  # bytes of each record, line ends included
+    odd: list[tuple[int, int]]  # (line, fields) of records whose width differs from the header's
+    maybe_empty: bool  # False when no cell is empty
+    # The text the records were split from, when read without csv.reader: a character absent
+    # from it is absent from every cell, which lets a check skip a whole batch at once.
+    text: str | None
+
+
+@dataclass
+class _Block:
+    first: int  # number of the block's first line
+    lines: list[str]  # without "\n"; "\r" kept
+    text: str
+
+
+class _Stop(Exception):
+    """The rest of the file cannot be read as CSV; the finding says why."""
+
+
+class _Blocks:
+    """Decoded complete lines of a file, a large block at a time."""
+
+    def __init__(self, fh: BinaryIO, rel: str, block_size: int, findings: list[Finding]) -> None:
+        self._fh = fh
+        self._rel = rel
+        self._block_size = block_size
+        self._findings = findings
+        self._pending = b""
+        self._next_line = 1
+        self._started = False
+
+    def next(self) -> _Block | None:
+        data = self._read()
+        if data is None:
+            return None
+        if not self._started:
+            self._started = True
+            if looks_utf16(data):
+                self._stop(
+                    finding(
+                        "csv.encoding",
+                        self._rel,
+                        "this is UTF-16: save it as CSV UTF-8 (or run retrobatch fix)",
+                        1,
+                    )
+                )
+            if b"\r" in data and b"\n" not in data:
+                self._stop(
+                    finding(
+                        "csv.line-ends",
+                        self._rel,
+                        "lines end in a lone CR (old Mac format): save as CSV UTF-8 "
+                        "(or run retrobatch fix)",
+                        1,
+                    )
+                )
+            if data.startswith(BOM):
+                data = data[len(BOM) :]
+                self._findings.append(
+                    finding("csv.bom", self._rel, "the file starts with a UTF-8 byte order mark", 1)
+                )
+        first = self._next_line
+        nul = data.find(b"\0")
+        if nul >= 0:
+            line = first + data.count(b"\n", 0, nul)
+            self._stop(finding("csv.nul-byte", self._rel, _binary(line), line))
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if b"\0" in self._pending:  # binary after all: say so rather than "not UTF-8"
+                line = first + data.count(b"\n")
+                self._stop(finding("csv.nul-byte", self._rel, _binary(line), line))
+            line = first + data.count(b"\n", 0, exc.start)
+            byte = data[exc.start : exc.start + 1].hex().upper()
+            self._stop(
+                finding(
+                    "csv.encoding",
+                    self._rel,
+                    f"line {line} is not UTF-8 (byte 0x{byte}): save the file as UTF-8",
+                    line,
+                )
+            )
+        lines = text.split("\n")
+        if text.endswith("\n"):
+            lines.pop()
+        self._next_line += len(lines)
+        return _Block(first, lines, text)
+
+    def _read(self) -> bytes | None:
+        """Bytes up to the last complete line; the final line may lack its "\\n"."""
+        parts = [self._pending]
+        size = len(self._pending)
+        while True:
+            chunk = self._fh.read(self._block_size)
+            if not chunk:
+                data = b"".join(parts)
+                self._pending = b""
+                return data or None
+            cut = chunk.rfind(b"\n")
+            if cut < 0:
+                parts.append(chunk)
+                size += len(chunk)
+                if size > MAX_RECORD_BYTES:  # one line longer than any record can be
+                    self._stop(_too_long(self._rel, self._next_line))
+                continue
+            parts.append(chunk[: cut + 1])
+            self._pending = chunk[cut + 1 :]
+            return b"".join(parts)
+
+    def _stop(self, problem: Finding) -> None:
+        self._findings.append(problem)
+        raise _Stop
+
+
+class _Feed:
+    """Lines for csv.reader, pulling further blocks when a quoted field runs past a block."""
+
+    def __init__(self, block: _Block, blocks: _Blocks) -> None:
+        self.lines = block.lines
+        self.index = 0
+        self.line = block.first  # number of the next line to hand out
+        self.consumed = 0  # characters handed out, line ends included
+        self.eof = False
+        self._blocks = blocks
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        while self.index >= len(self.lines):
+            block = self._blocks.next()
+            if block is None:
+                self.eof = True
+                raise StopIteration
+            self.lines, self.index = block.lines, 0
+        text = self.lines[self.index] + "\n"
+        self.index += 1
+        self.line += 1
+        self.consumed += len(text) if text.isascii() else len(text.encode())
+        return text
+
+    def block_done(self) -> bool:
+        return self.index >= len(self.lines)
+
+
+class CsvStream:
+    """Iterate to get the data `Records`; `header` is the first record (None until read, or in
+    a file without one); `findings` holds the problems met while reading.
+
+    `fast=False` sends every block through csv.reader (tests compare both paths).
+    """
+
+    def __init__(
+        self, path: Path, rel: str, *, block_size: int = BLOCK_SIZE, fast: bool = True
+    ) -> None:
+        self.path = path
+        self.rel = rel
+        self.block_size = block_size
+        self.fast = fast
+        self.findings: list[Finding] = []
+        self.header: list[str] | None = None
+        self.header_line = 1
+        self.header_size = 0
+        self.position = 0  # bytes of the file read so far, for progress reports
+
+    def __iter__(self) -> Iterator[Records]:
+        csv.field_size_limit(FIELD_LIMIT)
+        with self.path.open("rb") as fh:
+            blocks = _Blocks(fh, self.rel, self.block_size, self.findings)
+            try:
+                while (block := blocks.next()) is not None:
+                    self.position = fh.tell()
+                    if self.fast and '"' not in block.text and _plain_line_ends(block.text):
+                        yield self._split(block)
+                    else:
+                        yield from self._read(block, blocks)
+            except _Stop:
+                return
+
+    def _split(self, block: _Block) -> Records:
+        """A block without quotes: lines split on commas, all at once when widths agree."""
+        lines = block.lines
+        text: str | None = block.text
+        extra = 1
+        if "\r" in block.text:
+            lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+            extra = 2
+            text = None
+        numbers: Sequence[int] = range(block.first, block.first + len(lines))
+        if "" in lines:
+            numbers, lines = self._drop_blank(numbers, lines)
+            text = None
+        if self.header is None and lines:
+            self.header = lines[0].split(",")
+            self.header_line = numbers[0]
+            self.header_size = len(lines[0].encode()) + extra
+            numbers, lines = numbers[1:], lines[1:]
+            text = None
+        if block.text.isascii():
+            sizes = list(map(add, map(len, lines), repeat(extra)))
+        else:
+            sizes = [len(line.encode()) + extra for line in lines]
+        width = len(self.header or ())
+        if set(map(str.count, lines, repeat(","))) <= {width - 1}:
+            body = "\n".join(lines) if text is None else text.removesuffix("\n")
+            flat = body.replace("\n", ",").split(",") if lines else []
+            cols = [flat[j::width] for j in range(width)]
+            filled = all(flat)
+            # A row of empty cells starts with one: only then are rows looked at one by one.
+            if filled or not cols or "" not in cols[0] or not _comma_only(cols):
+                return Records(numbers, cols, sizes, [], not filled, block.text)
+        numbers, lines, sizes = self._drop_comma_only(numbers, lines, sizes)
+        return self._columns(numbers, [line.split(",") for line in lines], sizes, block.text)
+
+    def _drop_blank(self, numbers: Sequence[int], lines: list[str]) -> tuple[list[int], list[str]]:
+        kept_numbers, kept = [], []
+        for number, line in zip(numbers, lines, strict=True):
+            if line:
+                kept_numbers.append(number)
+                kept.append(line)
+            else:
+                self._blank(number)
+        return kept_numbers, kept
+
+    def _drop_comma_only(
+        self, numbers: Sequence[int], lines: list[str], sizes: list[int]
+    ) -> tuple[Sequence[int], list[str], list[int]]:
+        """A spreadsheet's row of empty cells (`,,,,`) is a blank line, not a record."""
+        blank = [k for k, line in enumerate(lines) if not line.strip(",")]
+        if not blank:
+            return numbers, lines, sizes
+        for k in blank:
+            self._blank(numbers[k])
+        keep = [k for k in range(len(lines)) if k not in set(blank)]
+        return [numbers[k] for k in keep], [lines[k] for k in keep], [sizes[k] for k in keep]
+
+    def _columns(
+        self, numbers: Sequence[int], rows: list[list[str]], sizes: list[int], text: str | None
+    ) -> Records:
+        """Rows turned into columns; rows of another width than the header's are set apart."""
+        width = len(self.header or ())
+        odd = [(numbers[i], len(row)) for i, row in enumerate(rows) if len(row) != width]
+        if odd:
+            keep = [i for i, row in enumerate(rows) if len(row) == width]
+            numbers = [numbers[i] for i in keep]
+            rows = [rows[i] for i in keep]
+            sizes = [sizes[i] for i in keep]
+        if not rows:
+            return Records(numbers, [[] for _ in range(width)], sizes, odd, False, text)
+        cols = [list(col) for col in zip(*rows, strict=True)]
+        return Records(numbers, cols, sizes, odd, True, text)
+
+    def _read(self, block: _Block, blocks: _Blocks) -> Iterator[Records]:
+        """A block with quotes (or with fast=False): csv.reader, one physical line at a time."""
+        feed = _Feed(block, blocks)
+        reader = csv.reader(feed, strict=True)
+        numbers: list[int] = []
+        rows: list[list[str]] = []
+        sizes: list[int] = []
+        while not feed.block_done():
+            start, before = feed.line, feed.consumed
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except _Stop:
+                yield self._columns(numbers, rows, sizes, None)
+                raise
+            except csv.Error as exc:
+                if feed.eof or "field larger" in str(exc):
+                    self.findings.append(self._unclosed(start))
+                    yield self._columns(numbers, rows, sizes, None)
+                    raise _Stop from exc
+                self.findings.append(
+                    finding(
+                        "csv.malformed",
+                        self.rel,
+                        f"the record starting on line {start} cannot be read as CSV: {exc}",
+                        start,
+                    )
+                )
+                continue
+            if not row or (self.header is not None and not any(row)):
+                self._blank(start)
+                continue
+            if self.header is None:
+                self.header = row
+                self.header_line = start
+                self.header_size = feed.consumed - before
+                continue
+            numbers.append(start)
+            rows.append(row)
+            sizes.append(feed.consumed - before)
+        yield self._columns(numbers, rows, sizes, None)
+
+    def _blank(self, line: int) -> None:
+        self.findings.append(finding("csv.blank-line", self.rel, "an empty line, skipped", line))
+
+    def _unclosed(self, line: int) -> Finding:
+        return finding(
+            "csv.unclosed-quote",
+            self.rel,
+            f"a quoted field opened in the record starting on line {line} never closes "
+            f"(or runs longer than {FIELD_LIMIT // (1024 * 1024)} MiB)",
+            line,
+        )
+
+
+def _too_long(rel: str, line: int) -> Finding:
+    return finding(
+        "csv.record-too-long",
+        rel,
+        f"line {line} runs past {MAX_RECORD_BYTES // (1024 * 1024)} MiB without ending: no "
+        "e-mail could carry it, and the rest of the file is not read",
+        line,
+    )
+
+
+def _comma_only(cols: list[list[str]]) -> bool:
+    """Whether some record's cells are all empty."""
+    first = cols[0]
+    return any(not v and not any(c[i] for c in cols) for i, v in enumerate(first))
+
+
+def looks_utf16(data: bytes) -> bool:
+    """A UTF-16 byte order mark, or text whose every other byte is NUL (UTF-16 without one)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    head = data[:64]
+    return len(head) >= 4 and (
+        head[1::2].count(0) == len(head) // 2 or head[0::2].count(0) == len(head) // 2
+    )
+
+
+def _binary(line: int) -> str:
+    return f"a NUL byte on line {line}: this is a binary file, not CSV text"
+
+
+def _plain_line_ends(text: str) -> bool:
+    """Only "\\n" or "\\r\\n" end lines: a lone "\\r" needs csv.reader's judgement."""
+    if "\r" not in text:  # a quick scan, where counting takes a pass over every character
+        return True
+    cr = text.count("\r")
+    return cr == 0 or cr == text.count("\r\n")

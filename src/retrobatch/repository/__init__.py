@@ -1,0 +1,1 @@
+"""The files of a submissions repository (settings, manifests, receipts) and git."""

@@ -1,0 +1,1 @@
+"""`retrobatch run` and `resolve`: the message, its parts, the SMTP session."""

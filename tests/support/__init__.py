@@ -1,0 +1,1 @@
+"""Helpers the tests share: repositories, SMTP and impact.com stand-ins."""

@@ -1,0 +1,298 @@
+"""`retrobatch fix` and `retrobatch import`: spreadsheet exports made with the bytes Excel and
+Google Sheets write, repaired losslessly, and checked afterwards."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from retrobatch.cli import main
+from retrobatch.csvfile.fix import fix_bytes
+from retrobatch.csvfile.templates import load_template
+from support.repo_factory import RepoFactory
+
+NY = ZoneInfo("America/New_York")
+ITEM = load_template("item-level")
+ORDER = load_template("order-level")
+
+
+def day(days_ago: int = 3) -> dt.date:
+    return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days_ago)
+
+
+def excel_export(rows: list[str], sep: str = ";") -> bytes:
+    """What Excel's "CSV UTF-8" writes: a BOM, CRLF, the locale's separator."""
+    return ("\ufeff" + "\r\n".join(rows) + "\r\n").encode("utf-8")
+
+
+HEADER = ";".join(
+    ["Campaign Id", "ActionTrackerID", "Event Date", "Order Id", "ClickId", "CustomerId",
+     "Currency", "ItemPrice", "Category", "SKU", "Quantity"]
+)  # fmt: skip
+
+
+def us(d: dt.date, time: str = "14:05") -> str:
+    return f"{d.month}/{d.day}/{d.year} {time}"
+
+
+def parsed(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8"))))
+
+
+def test_an_excel_export_becomes_impact_form_and_a_second_fix_changes_nothing() -> None:
+    d = day()
+    raw = excel_export([
+        HEADER,
+        f'1000;12345;{us(d)};A-1;click-1;c1;USD;"$1,234.50";Shoes;S1;1',
+        f'1000;12345;{us(d, "2:05 PM")};A-2;click-2;c2;USD;"19,99";Shoes;S1;"1"',
+        f"1000;12345;{d.isoformat()} 14:05:00;A-1;click-1;c1;USD;5;Shoes;S2;1",
+        ";;;;;;;;;;",
+    ])  # fmt: skip
+    result = fix_bytes(raw, "x.csv", ITEM, NY)
+    assert result.data is not None
+    rows = parsed(result.data)
+    assert rows[0] == ["CampaignId", "ActionTrackerId", "EventDate", "OrderId", "ClickId",
+                       "CustomerId", "CurrencyCode", "ItemPrice", "Category", "Sku", "Quantity"]
+    assert [r[3] for r in rows[1:]] == ["A-1", "A-1", "A-2"]  # regrouped, stable
+    assert [r[9] for r in rows[1:]] == ["S1", "S2", "S1"]
+    stamp = f"{d.isoformat()}T14:05:00{dt.datetime(d.year, d.month, d.day, 14, 5, tzinfo=NY):%z}"
+    stamp = stamp[:-2] + ":" + stamp[-2:]
+    assert {r[2] for r in rows[1:]} == {stamp}
+    assert rows[1][7] == "1234.50"
+    assert rows[3][7] == "19,99"  # a decimal comma in a column of decimal points: not guessed
+    assert b"\r" not in result.data and not result.data.startswith(b"\xef\xbb\xbf")
+    assert result.counts["blank-line"] == 1 and result.counts["delimiter"] == 1
+    assert result.counts["date"] == 3 and result.counts["order-regrouped"] == 1
+    assert result.examples["amount"][0].line == 2
+    again = fix_bytes(result.data, "x.csv", ITEM, NY)
+    assert again.data is None and again.counts == {}
+
+
+def test_values_are_preserved_except_their_spelling() -> None:
+    raw = b"OrderID,Event Date,CampaignId,ClickId,Amount,CurrencyCode,Note\n" + (
+        b"A-1,2026-11-20T10:00:00Z,1000,\"a,b\",12.00,USD,\"say \"\"hi\"\"\"\n"
+    )
+    result = fix_bytes(raw, "x.csv", ORDER, None)
+    assert result.data is not None
+    rows = parsed(result.data)
+    assert rows[1] == ["A-1", "2026-11-20T10:00:00Z", "1000", "a,b", "12.00", "USD", 'say "hi"']
+    assert rows[0][:2] == ["OrderId", "EventDate"]
+
+
+def test_dates_without_a_zone_are_never_guessed() -> None:
+    raw = b"OrderId,EventDate,CampaignId,ClickId\nA-1,11/20/2026 14:05,1,c\n"
+    result = fix_bytes(raw, "x.csv", ORDER, None)
+    assert result.data is None
+    [problem] = result.unfixed
+    assert problem.code == "csv.bad-date" and problem.line == 2
+    assert "--timezone" in (problem.hint or "") and "2026-11-20T14:05:00" in (problem.hint or "")
+
+
+def test_day_and_month_are_read_from_the_column_or_not_at_all() -> None:
+    european = (
+        b"OrderId,EventDate,CampaignId,ClickId\nA-1,20/11/2026 14:05,1,c\nA-2,3/4/2026 9:00,1,c\n"
+    )
+    rows = parsed(fix_bytes(european, "x.csv", ORDER, ZoneInfo("UTC")).data or b"")
+    assert [r[1] for r in rows[1:]] == ["2026-11-20T14:05:00+00:00", "2026-04-03T09:00:00+00:00"]
+    unclear = b"OrderId,EventDate,CampaignId,ClickId\nA-1,3/4/2026 9:00,1,c\n"
+    result = fix_bytes(unclear, "x.csv", ORDER, ZoneInfo("UTC"))
+    assert result.data is None and result.unfixed[0].code == "csv.bad-date"
+
+
+def test_daylight_saving_comes_from_the_zone_database_and_the_repeated_hour_is_refused() -> None:
+    raw = (
+        b"OrderId,EventDate,CampaignId,ClickId\n"
+        b"A-1,2026-07-01 12:00,1,c\nA-2,2026-12-01 12:00,1,c\nA-3,2026-11-01 01:30,1,c\n"
+    )
+    result = fix_bytes(raw, "x.csv", ORDER, NY)
+    rows = parsed(result.data or b"")
+    assert rows[1][1] == "2026-07-01T12:00:00-04:00" and rows[2][1] == "2026-12-01T12:00:00-05:00"
+    assert rows[3][1] == "2026-11-01 01:30"  # 01:30 happens twice that night
+    assert [f.line for f in result.unfixed] == [4]
+
+
+def test_excel_serial_dates_in_a_date_column() -> None:
+    raw = b"OrderId,EventDate,CampaignId,ClickId\nA-1,46346.5868055556,1,c\n"
+    rows = parsed(fix_bytes(raw, "x.csv", ORDER, ZoneInfo("UTC")).data or b"")
+    assert rows[1][1] == "2026-11-20T14:05:00+00:00"
+
+
+def test_a_damaged_click_id_stays_a_finding_with_its_hint(tmp_path: Path) -> None:
+    raw = b"OrderId,EventDate,CampaignId,ClickId\nA-1,2026-11-20T10:00:00Z,1,1.23457E+11\n"
+    result = fix_bytes(raw, "x.csv", ORDER, None)
+    [problem] = result.unfixed
+    assert problem.code == "csv.excel-number"
+    assert problem.hint == "Excel damaged this value; export ClickId as text"
+
+
+def test_a_symbol_that_does_not_match_the_currency_is_left() -> None:
+    header = "OrderId,EventDate,CampaignId,ClickId,Amount,CurrencyCode"
+    raw = f"{header}\nA-1,2026-11-20T10:00Z,1,c,€12.00,USD\n".encode()
+    result = fix_bytes(raw, "x.csv", ORDER, None)
+    assert result.data is None
+    assert result.unfixed[0].column == "Amount"
+
+
+def test_utf16_and_cr_only_files_are_rewritten() -> None:
+    text = "OrderId\tEventDate\tCampaignId\tClickId\rA-1\t2026-11-20T10:00:00Z\t1\tc\r"
+    result = fix_bytes(text.encode("utf-16"), "x.csv", ORDER, None)
+    assert result.data == b"OrderId,EventDate,CampaignId,ClickId\nA-1,2026-11-20T10:00:00Z,1,c\n"
+    assert {"encoding", "line-ends", "delimiter"} <= result.counts.keys()
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def factory(tmp_path: Path) -> RepoFactory:
+    f = RepoFactory(tmp_path / "repo")
+    f.commit("settings")
+    return f
+
+
+def cli(factory: RepoFactory, *args: str) -> int:
+    return main([*args, "--repo", str(factory.root)])
+
+
+def test_fix_dry_run_writes_nothing_and_fix_makes_check_pass(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = day()
+    raw = excel_export([HEADER, f"1000;12345;{us(d)};A-1;click-1;c1;USD;19.99;Shoes;S1;1"])
+    folder = factory.submission("2026-11-20-outage", raw)
+    assert cli(factory, "check") == 1
+    assert cli(factory, "fix", str(folder), "--timezone", "America/New_York", "--dry-run") == 0
+    assert (folder / "conversions.csv").read_bytes() == raw
+    out = capsys.readouterr().out
+    assert "would change" in out and "dates made ISO 8601 with an offset: 1 (line 2:" in out
+    assert cli(factory, "fix", str(folder), "--timezone", "America/New_York") == 0
+    assert cli(factory, "check") == 0
+    capsys.readouterr()
+    assert cli(factory, "fix", str(folder), "--timezone", "America/New_York") == 0
+    assert "nothing to change" in capsys.readouterr().out
+
+
+def test_fix_names_a_bad_zone(factory: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = factory.submission("2026-11-20-outage", "OrderId\n")
+    assert cli(factory, "fix", str(folder), "--timezone", "Mars/Olympus") == 2
+    assert "--timezone 'Mars/Olympus': not a time zone" in capsys.readouterr().err
+
+
+def test_import_an_xlsx_keeps_types_long_ids_and_dates(
+    factory: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = day()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Orders"
+    sheet.append(["CampaignId", "ActionTrackerId", "EventDate", "OrderId", "ClickId",
+                  "CustomerId", "CurrencyCode", "ItemPrice", "Category", "Sku", "Quantity"])
+    when = dt.datetime(d.year, d.month, d.day, 14, 5)
+    sheet.append([1000, 12345, when, "A-1", 123456789012345, "c1", "USD", 1234.5, "Shoes", "S1", 1])
+    sheet.append([1000, 12345, when, "A-1", 123456789012345, "c1", "USD", 0.1, "Shoes", "S2", 2])
+    sheet["E2"].number_format = "0.00E+00"  # how Excel shows it; the value keeps every digit
+    other = book.create_sheet("Notes")
+    other.append(["ignored"])
+    path = tmp_path / "export.xlsx"
+    book.save(path)
+    sub_id = f"{d.isoformat()}-outage"
+    status = cli(factory, "import", str(path), "--id", sub_id, "--template", "item-level",
+                 "--event-type", "12345", "--timezone", "America/New_York",
+                 "--description", "Orders lost: pixel down")  # fmt: skip
+    assert status == 0, capsys.readouterr()
+    folder = factory.root / "submissions" / sub_id
+    rows = parsed((folder / "conversions.csv").read_bytes())
+    assert rows[1][4] == "123456789012345" and rows[1][7] == "1234.5" and rows[2][7] == "0.1"
+    assert rows[1][2].startswith(f"{d.isoformat()}T14:05:00-0")
+    manifest = (folder / "manifest.yaml").read_text()
+    assert "description: 'Orders lost: pixel down'" in manifest
+    assert "requested_by: test@brand.example" in manifest
+    assert cli(factory, "check") == 0
+
+
+def test_import_names_a_missing_sheet(
+    factory: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = openpyxl.Workbook()
+    path = tmp_path / "export.xlsx"
+    book.save(path)
+    status = cli(factory, "import", str(path), "--id", "2026-11-20-x", "--template", "item-level",
+                 "--event-type", "12345", "--sheet", "Nope")  # fmt: skip
+    assert status == 2
+    assert "--sheet 'Nope': export.xlsx has no such sheet" in capsys.readouterr().err
+    assert not (factory.root / "submissions" / "2026-11-20-x").exists()
+
+
+def test_ten_thousand_rows_of_excel_export_pass_check_after_import_alone(
+    factory: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's acceptance: every fixable problem at once, 10,000 rows, one command."""
+    rows = [HEADER]
+    for n in range(5000):
+        d = day(1 + n % 20)
+        price = f'"$1,{n % 1000:03d}.50"'
+        rows.append(f"1000;12345;{us(d, '9:15 AM')};A-{n};clk-{n};c{n};USD;{price};Shoes;S1;1")
+    for n in range(5000):  # each order's second line, far from its first
+        d = day(1 + n % 20)
+        rows.append(f"1000;12345;{d.isoformat()} 09:15:00;A-{n};clk-{n};c{n};USD;19.99;Shoes;S2;2")
+    rows.insert(5000, ";;;;;;;;;;")
+    path = tmp_path / "export.csv"
+    path.write_bytes(excel_export(rows))
+    sub_id = f"{day().isoformat()}-outage"
+    args = ["import", str(path), "--id", sub_id, "--template", "item-level", "--event-type",
+            "12345", "--timezone", "America/New_York"]  # fmt: skip
+    assert cli(factory, *args) == 0
+    folder = f"submissions/{sub_id}"
+    capsys.readouterr()
+    assert cli(factory, "check", str(factory.root / folder / "conversions.csv")) == 1
+    out = capsys.readouterr().out
+    assert "[manifest.placeholder]" in out and out.count("[csv.") == 0
+    # ... and the whole submission once a description is given
+    (factory.root / folder).joinpath("manifest.yaml").unlink()
+    for child in (factory.root / folder).iterdir():
+        child.unlink()
+    (factory.root / folder).rmdir()
+    assert cli(factory, *args, "--description", "Orders lost while the pixel was down") == 0
+    assert cli(factory, "check") == 0
+    data = (factory.root / folder / "conversions.csv").read_text()
+    assert data.count("\n") == 10_001
+
+
+_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x00"), max_size=12
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(_TEXT, _TEXT, _TEXT), min_size=1, max_size=8),
+       crlf=st.booleans(), semicolons=st.booleans())  # fmt: skip
+def test_text_values_survive_fix_whatever_the_dialect(
+    rows: list[tuple[str, str, str]], crlf: bool, semicolons: bool
+) -> None:
+    """Free-text columns keep every value exactly (only blank rows go), in any dialect."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";" if semicolons else ",",
+                        lineterminator="\r\n" if crlf else "\n")  # fmt: skip
+    header = ["ClickId", "CustomerId", "Note"]
+    writer.writerow(header)
+    writer.writerows(rows)
+    result = fix_bytes(out.getvalue().encode(), "x.csv", ORDER, None)
+    data = result.data if result.data is not None else out.getvalue().encode()
+    kept = [list(r) for r in rows if any(v.strip() for v in r)]
+    assert parsed(data) == [header, *kept]
+    assert fix_bytes(data, "x.csv", ORDER, None).data is None  # idempotent
+
+
+def test_a_modification_file_keeps_impact_coms_reset_spelling() -> None:
+    mods = load_template("modifications")
+    result = fix_bytes(b"oid,Action Tracker Id,reason\r\nA-1,12345,RESET\r\n", "x.csv", mods)
+    assert result.data == b"Oid,ActionTrackerId,Reason\nA-1,12345,RESET\n"

@@ -1,0 +1,120 @@
+"""The quote-free fast path and the csv.reader path read the same records on the same lines."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from retrobatch.csvfile.stream import CsvStream
+
+Read = tuple[list[str] | None, list[tuple[int, tuple[str, ...]]], list[tuple[int, int]], list]
+
+
+def read(path: Path, *, fast: bool, block_size: int = 1 << 16) -> Read:
+    stream = CsvStream(path, "x.csv", fast=fast, block_size=block_size)
+    records: list[tuple[int, tuple[str, ...]]] = []
+    odd: list[tuple[int, int]] = []
+    for batch in stream:
+        records += zip(batch.lines, zip(*batch.cols, strict=True), strict=True)
+        odd += batch.odd
+        assert len(batch.sizes) == len(batch.lines)
+    problems = [(f.code, f.line) for f in stream.findings]
+    return stream.header, records, odd, problems
+
+
+def both_paths_agree(path: Path, block_size: int = 1 << 16) -> Read:
+    fast = read(path, fast=True, block_size=block_size)
+    assert read(path, fast=False, block_size=block_size) == fast
+    return fast
+
+
+CASES = {
+    "plain": "a,b\n1,2\n3,4\n",
+    "no final newline": "a,b\n1,2\n3,4",
+    "blank lines": "\na,b\n\n1,2\n\n\n3,4\n\n",
+    "crlf": "a,b\r\n1,2\r\n3,4\r\n",
+    "odd widths": "a,b\n1\n1,2,3\n4,5\n",
+    "empty cells": "a,b,c\n,,\n1,,\n",
+    "bom": "\ufeffa,b\n1,2\n",
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("block_size", [3, 8, 1 << 16])
+def test_paths_agree_on_quote_free_files(tmp_path: Path, name: str, block_size: int) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(CASES[name], encoding="utf-8")
+    header, records, _, _ = both_paths_agree(path, block_size)
+    # a row of empty cells (`,,`) is a blank line, like an empty one
+    expected = [row for row in csv.reader(io.StringIO(CASES[name].lstrip("\ufeff"))) if any(row)]
+    assert [list(r) for _, r in records] == [r for r in expected[1:] if len(r) == len(header or ())]
+
+
+def test_blank_lines_are_reported_and_numbered(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(CASES["blank lines"], encoding="utf-8")
+    header, records, _, problems = both_paths_agree(path, 4)
+    assert header == ["a", "b"]
+    assert records == [(4, ("1", "2")), (7, ("3", "4"))]
+    assert problems == [("csv.blank-line", n) for n in (1, 3, 5, 6, 8)]
+
+
+def test_odd_widths_are_set_apart_with_their_lines(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(CASES["odd widths"], encoding="utf-8")
+    _, records, odd, _ = both_paths_agree(path)
+    assert records == [(4, ("4", "5"))]
+    assert odd == [(2, 1), (3, 3)]
+
+
+def test_a_quoted_field_across_block_boundaries(tmp_path: Path) -> None:
+    text = 'a,b\n1,"x\ny\nz"\n2,"q,r"\n3,4\n'
+    path = tmp_path / "x.csv"
+    path.write_text(text, encoding="utf-8")
+    for block_size in (2, 5, 9, 1 << 16):
+        _, records, _, _ = read(path, fast=True, block_size=block_size)
+        assert records == [(2, ("1", "x\ny\nz")), (5, ("2", "q,r")), (6, ("3", "4"))]
+
+
+fields = st.text(alphabet=st.sampled_from(list('ab1 =,"\n')), max_size=6)
+rows = st.lists(st.lists(fields, min_size=1, max_size=4), min_size=1, max_size=12)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=rows, blanks=st.lists(st.integers(0, 12), max_size=3), block=st.sampled_from([4, 16, 64])
+)
+def test_both_paths_match_csv_reader_on_generated_files(
+    tmp_path: Path, rows: list[list[str]], blanks: list[int], block: int
+) -> None:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    starts = []  # (line where each record starts, record)
+    line = 1
+    for i, row in enumerate(rows):
+        for _ in range(blanks.count(i)):
+            out.write("\n")
+            line += 1
+        before = out.tell()
+        writer.writerow(row)
+        written = out.getvalue()[before:]
+        if any(row) or not starts:  # a row of empty cells after the header is a blank line
+            starts.append((line, tuple(row)))
+        line += written.count("\n")
+    path = tmp_path / "gen.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    header, records, odd, _ = both_paths_agree(path, block)
+    if not starts:
+        assert header is None and not records
+        return
+    assert header == list(starts[0][1])
+    width = len(starts[0][1])
+    assert records == [(n, r) for n, r in starts[1:] if len(r) == width]
+    assert odd == [(n, len(r)) for n, r in starts[1:] if len(r) != width]
