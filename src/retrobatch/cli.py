@@ -640,6 +640,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"retrobatch {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `retrobatch columns item-level | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

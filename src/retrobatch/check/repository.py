@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from retrobatch.check.order_index import OrderIndex, key_hashes
+from retrobatch.check.result import SubmissionReport
 from retrobatch.csvfile.templates import is_conversion
 from retrobatch.csvfile.validate import collect_keys
 from retrobatch.findings import Finding, finding
@@ -17,9 +17,6 @@ from retrobatch.repository.settings import SETTINGS_FILE, Destination, parse_set
 from retrobatch.repository.snapshot import Snapshot
 from retrobatch.repository.submissions import SUBMISSIONS_DIR
 from retrobatch.repository.yamldoc import load_yaml
-
-if TYPE_CHECKING:
-    from retrobatch.check.submissions import SubmissionReport
 
 MODIFICATION_LIMIT = 1000  # impact.com: at most 1,000 modifications per action
 MAX_LISTED = 1000  # per rule and submission, like csv.truncated

@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrobatch.check import repository as repo_rules
-from retrobatch.csvfile.validate import CsvContext, CsvResult, CsvStats, Progress, check_csv
+from retrobatch.check.result import CheckReport, SubmissionReport
+from retrobatch.csvfile.validate import CsvContext, Progress, check_csv
 from retrobatch.errors import UsageError
-from retrobatch.findings import Finding, count, finding
+from retrobatch.findings import Finding, finding
 from retrobatch.repository import gitops, snapshot
 from retrobatch.repository.manifest import MANIFEST_FILE, Manifest
 from retrobatch.repository.receipts import Receipt, parse_timestamp
@@ -33,68 +33,6 @@ from retrobatch.repository.submissions import (
 # Given a CSV's path and size, a callback for its progress (bytes read; -1 when done), or None.
 ProgressFor = Callable[[str, int], Progress | None]
 Notice = Callable[[str], None]
-
-
-@dataclass
-class SubmissionReport:
-    folder: SubmissionFolder
-    manifest: Manifest | None = None
-    csv_path: Path | None = None
-    receipt: Receipt | None = None
-    csv: CsvResult | None = None
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def id(self) -> str:
-        return self.folder.id
-
-    @property
-    def delivered(self) -> bool:
-        return self.receipt is not None and self.receipt.delivered
-
-    @property
-    def stats(self) -> CsvStats | None:
-        return self.csv.stats if self.csv else None
-
-    @property
-    def csv_path_rel(self) -> str:
-        if self.csv_path is None:
-            return self.folder.rel
-        return f"{self.folder.rel}/{self.csv_path.relative_to(self.folder.folder).as_posix()}"
-
-
-@dataclass
-class CheckReport:
-    submissions: list[SubmissionReport] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)  # every finding, in report order
-
-    @property
-    def errors(self) -> int:
-        return count(self.findings, "error") + self.hidden_count("error")
-
-    @property
-    def warnings(self) -> int:
-        return count(self.findings, "warning") + self.hidden_count("warning")
-
-    @property
-    def hidden(self) -> dict[tuple[str, str, str | None], int]:
-        """Findings past a file's listing limit, by (path, code, column)."""
-        out: dict[tuple[str, str, str | None], int] = {}
-        for sub in self.submissions:
-            if sub.csv is not None:
-                rel = sub.csv_path_rel
-                for (code, column, _severity), n in sub.csv.hidden.items():
-                    out[(rel, code, column)] = out.get((rel, code, column), 0) + n
-        return out
-
-    def hidden_count(self, severity: str) -> int:
-        return sum(
-            n
-            for sub in self.submissions
-            if sub.csv is not None
-            for (_code, _column, sev), n in sub.csv.hidden.items()
-            if sev == severity
-        )
 
 
 def end_of_day(day: dt.date) -> dt.datetime:

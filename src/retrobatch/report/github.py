@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retrobatch.check.submissions import CheckReport, SubmissionReport
+from retrobatch.check.result import CheckReport, SubmissionReport
 from retrobatch.diffs import CsvDiff, DestinationChange, Diff, SubmissionDiff, describe, diff
 from retrobatch.findings import SEVERITIES, Finding, FindingGroup, Severity, count, grouped
 from retrobatch.repository.settings import Settings

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from retrobatch.check.submissions import CheckReport, SubmissionReport
+from retrobatch.check.result import CheckReport, SubmissionReport
 from retrobatch.findings import Finding, count
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from itertools import groupby
 
-from retrobatch.check.submissions import CheckReport
+from retrobatch.check.result import CheckReport
 from retrobatch.findings import Finding, FindingGroup, grouped, plural
 
 RED, YELLOW, BOLD, RESET = "\033[31m", "\033[33m", "\033[1m", "\033[0m"

@@ -31,7 +31,8 @@ from typing import Literal
 
 import git
 
-from retrobatch.check.submissions import SubmissionReport, check_folders
+from retrobatch.check.result import SubmissionReport
+from retrobatch.check.submissions import check_folders
 from retrobatch.errors import OperationFailed, UsageError
 from retrobatch.findings import Finding
 from retrobatch.repository import gitops, snapshot

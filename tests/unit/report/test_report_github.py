@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from retrobatch.check import submissions as checker
-from retrobatch.check.submissions import CheckReport, SubmissionReport
+from retrobatch.check.result import CheckReport, SubmissionReport
 from retrobatch.cli import main
 from retrobatch.csvfile.validate import CsvResult, CsvStats
 from retrobatch.diffs import CsvDiff, Diff, FieldChange, OrderChange, SubmissionDiff
