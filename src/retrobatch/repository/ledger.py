@@ -14,6 +14,7 @@ receipt that is a symbolic link is refused, and a link is never committed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
@@ -26,7 +27,7 @@ from retrobatch.errors import OperationFailed, UsageError
 from retrobatch.repository import gitops
 from retrobatch.repository.receipts import RECEIPT_FILE, Receipt, dump_receipt, parse_receipt
 from retrobatch.repository.settings import Committer
-from retrobatch.repository.submissions import SUBMISSIONS_DIR
+from retrobatch.repository.submissions import SUBMISSIONS_DIR, is_leftover
 
 if TYPE_CHECKING:
     import git
@@ -53,6 +54,7 @@ class UnsafePath(OperationFailed):
 def write_receipt(folder: Path, receipt: Receipt) -> Path:
     """Write `receipt.yaml` in `folder` atomically and without following links."""
     _refuse_links(folder)
+    _remove_leftovers(folder)
     path = folder / RECEIPT_FILE
     tmp = folder / f".{RECEIPT_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -70,6 +72,14 @@ def write_receipt(folder: Path, receipt: Receipt) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Temporary receipts a killed run left behind (plain files only; nothing is followed)."""
+    for entry in os.scandir(folder):
+        if is_leftover(entry.name) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
 
 
 def _refuse_links(folder: Path) -> None:

@@ -9,6 +9,7 @@ a socket anywhere below it is refused as a whole. Only what `scan` calls safe is
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -153,7 +154,7 @@ def unexpected(folder: SubmissionFolder, csv_name: str) -> list[Finding]:
     for depth, part in enumerate(parts):
         allowed = {*wanted, part} if depth == 0 else {part}
         for entry in sorted(os.scandir(current), key=lambda e: e.name):
-            if entry.name not in allowed:
+            if entry.name not in allowed and not is_leftover(entry.name):
                 problems.append(
                     finding(
                         UNEXPECTED_CODE,
@@ -166,6 +167,15 @@ def unexpected(folder: SubmissionFolder, csv_name: str) -> list[Finding]:
         if depth < len(parts) - 1 and not current.is_dir():
             break
     return problems
+
+
+LEFTOVER = re.compile(rf"\.{re.escape(RECEIPT_FILE)}\.[0-9]+\.[0-9a-f]{{8}}\.tmp")
+
+
+def is_leftover(name: str) -> bool:
+    """A temporary receipt of the ledger's (a run killed while writing leaves one): the next
+    write removes it, so it is no stranger in the folder (links are refused before this)."""
+    return LEFTOVER.fullmatch(name) is not None
 
 
 def discover(root: Path) -> list[SubmissionFolder]:

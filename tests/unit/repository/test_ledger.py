@@ -186,3 +186,21 @@ def test_changed_in_head_and_between(repos: Repos) -> None:
     assert gitops.changed_in_head(repos.work) == ["d/a.txt"]
     assert gitops.changed_between(repos.work, first, "HEAD", "d") == ["d/a.txt"]
     assert gitops.changed_between(repos.work, "0" * 40, "HEAD", "d") is None
+
+
+def test_a_killed_writes_leftover_is_removed_and_is_no_stranger_to_check(repos: Repos) -> None:
+    """SIGKILL between creating the temporary receipt and replacing leaves it behind: the
+    folder must not be refused for it, and the next write clears it (a link is still refused)."""
+    from retrobatch.repository.submissions import folder_at, unexpected
+
+    folder = repos.root / SUB
+    folder.mkdir(parents=True, exist_ok=True)
+    leftover = folder / ".receipt.yaml.4242.0badc0de.tmp"
+    leftover.write_text("half a receipt", encoding="utf-8")
+    stranger = folder / "receipt.yaml.tmp"
+    stranger.write_text("x", encoding="utf-8")
+    found = unexpected(folder_at(repos.root, folder), "x.csv")
+    assert [f.path for f in found] == [f"{SUB}/receipt.yaml.tmp"]
+    stranger.unlink()
+    write_receipt(folder, _receipt())
+    assert sorted(p.name for p in folder.iterdir()) == ["receipt.yaml"]
