@@ -378,7 +378,7 @@ class HeaderMap:
         return [finding(p.code, rel, p.message, line, p.column, hint=p.hint) for p in self.problems]
 
 
-def resolve_header(
+def map_header(
     template: Template, header_fields: Sequence[str], *, app: bool = False
 ) -> HeaderMap:
     """Match header names case-insensitively (aliases included) to the template's columns.

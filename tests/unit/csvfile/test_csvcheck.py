@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from retrobatch.csvfile import validate as csvcheck
+from retrobatch.csvfile.rules import totals
 from retrobatch.csvfile.stream import CsvStream
 from retrobatch.csvfile.validate import CsvContext, CsvResult, check_csv, collect_keys
 from retrobatch.findings import CATALOGUE
@@ -700,7 +701,7 @@ def test_totals_per_currency_for_every_price_column(tmp_path: Path) -> None:
 def test_too_long_is_found_whatever_the_other_cells_take(
     tmp_path: Path, rows: list[tuple[int, int, str, str, str]]
 ) -> None:
-    """The length bound that lets whole columns skip their length test (_Batch.widest) never
+    """The length bound that lets whole columns skip their length test (Batch.widest) never
     hides a cell that is too long, however short the other cells of its record are."""
     content = [ITEM]
     expected = []
@@ -762,7 +763,7 @@ def test_totals_stay_exact_when_prices_never_repeat(
 ) -> None:
     """Past the cache's room, prices are converted batch by batch (no cache cleared and
     refilled): every form the pattern allows still adds up exactly."""
-    monkeypatch.setattr(csvcheck, "_KNOWN_GOOD", 3)
+    monkeypatch.setattr(totals, "KNOWN_GOOD", 3)
     monkeypatch.setattr(csvcheck, "CsvStream", functools.partial(CsvStream, block_size=256))
     prices = [f"{n}.{n % 100:02d}" for n in range(1, 40)] + ["7", "7.5", "0.05", "007.25"]
     quantities = [str(1 + n % 3) for n in range(len(prices))]

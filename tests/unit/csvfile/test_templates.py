@@ -3,7 +3,7 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from retrobatch.csvfile.templates import column_index, load_template, resolve_header
+from retrobatch.csvfile.templates import column_index, load_template, map_header
 from retrobatch.repository import schemas
 
 ITEM_HEADER = [
@@ -29,14 +29,14 @@ def test_every_alias_names_a_column_of_its_template(name: str) -> None:
 
 
 def test_impact_minimum_item_header_resolves_without_problems() -> None:
-    header = resolve_header(load_template("item-level"), ITEM_HEADER)
+    header = map_header(load_template("item-level"), ITEM_HEADER)
     assert header.problems == ()
     assert header.index["OrderId"] == 3
 
 
 def test_names_match_in_any_case_and_through_aliases() -> None:
     fields = ["campaignid", "EventTypeID", "EVENTDATE", "Oid", "clickid", "Currency", "amount"]
-    header = resolve_header(load_template("order-level"), fields)
+    header = map_header(load_template("order-level"), fields)
     assert header.problems == ()
     assert header.index["ActionTrackerId"] == 1
     assert header.index["CurrencyCode"] == 5
@@ -45,14 +45,14 @@ def test_names_match_in_any_case_and_through_aliases() -> None:
 
 def test_alias_and_canonical_together_are_a_duplicate() -> None:
     fields = ["CampaignId", "ActionTrackerId", "EventDate", "OrderId", "Oid", "ClickId", "Amount"]
-    header = resolve_header(load_template("order-level"), fields)
+    header = map_header(load_template("order-level"), fields)
     assert [(p.code, p.column) for p in header.problems] == [("csv.duplicate-column", "Oid")]
     assert header.columns[4] is None
 
 
 def test_unknown_column_suggests_the_nearest_name() -> None:
     fields = ["CampaignId", "ActionTrackerId", "EventDate", "OderId", "ClickId", "Amount"]
-    header = resolve_header(load_template("order-level"), fields)
+    header = map_header(load_template("order-level"), fields)
     codes = sorted((p.code, p.column) for p in header.problems)
     assert codes == [("csv.missing-column", None), ("csv.unknown-column", "OderId")]
     unknown = next(p for p in header.problems if p.code == "csv.unknown-column")
@@ -69,7 +69,7 @@ def test_missing_attribution_and_price_columns_are_one_finding_each() -> None:
         "Sku",
         "Quantity",
     ]
-    header = resolve_header(load_template("item-level"), fields)
+    header = map_header(load_template("item-level"), fields)
     messages = [p.message for p in header.problems]
     assert [p.code for p in header.problems] == ["csv.missing-column", "csv.missing-column"]
     assert any("attribution key" in m for m in messages)
@@ -78,9 +78,9 @@ def test_missing_attribution_and_price_columns_are_one_finding_each() -> None:
 
 def test_modifications_need_action_id_or_order_and_tracker() -> None:
     template = load_template("modifications")
-    assert resolve_header(template, ["ActionId", "Amount", "Reason"]).problems == ()
-    assert resolve_header(template, ["Oid", "EventTypeId", "Reason"]).problems == ()
-    problems = resolve_header(template, ["OrderId", "Amount", "Reason"]).problems
+    assert map_header(template, ["ActionId", "Amount", "Reason"]).problems == ()
+    assert map_header(template, ["Oid", "EventTypeId", "Reason"]).problems == ()
+    problems = map_header(template, ["OrderId", "Amount", "Reason"]).problems
     assert [p.code for p in problems] == ["csv.missing-column"]
     assert "ActionId or OrderId+ActionTrackerId" in problems[0].message
 
@@ -88,8 +88,8 @@ def test_modifications_need_action_id_or_order_and_tracker() -> None:
 def test_app_destinations_require_event_code() -> None:
     template = load_template("order-level")
     fields = ["CampaignId", "ActionTrackerId", "EventDate", "OrderId", "ClickId", "Amount"]
-    assert resolve_header(template, fields).problems == ()
-    problems = resolve_header(template, fields, app=True).problems
+    assert map_header(template, fields).problems == ()
+    problems = map_header(template, fields, app=True).problems
     assert [(p.code, "EventCode" in p.message) for p in problems] == [("csv.missing-column", True)]
 
 
@@ -121,9 +121,9 @@ def test_typed_columns_can_be_checked_a_whole_column_at_a_time() -> None:
 
 def test_indexed_item_modification_columns_are_known_and_checked_like_their_column() -> None:
     template = load_template("item-modifications")
-    header = resolve_header(template, ["ActionId", "Reason", "Sku", "sku2", "Quantity2"])
+    header = map_header(template, ["ActionId", "Reason", "Sku", "sku2", "Quantity2"])
     assert header.problems == ()
     assert header.columns[3] is template.columns["Sku"]
     assert header.index["Sku"] == 2  # the indexed form is never the column itself
-    problems = resolve_header(template, ["ActionId", "Reason", "Sku2"]).problems
+    problems = map_header(template, ["ActionId", "Reason", "Sku2"]).problems
     assert [p.code for p in problems] == ["csv.missing-column"]  # Sku itself is still required

@@ -1,0 +1,85 @@
+"""One block of well-formed records as columns, as every rule is told it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+SHOWN_VALUE = 60  # characters of a value quoted in a message
+FEW = 4  # distinct values of a field few enough to measure each (`Batch.floors`)
+KNOWN_GOOD = 20_000  # distinct values remembered per column as checked
+
+
+def shorten(value: str) -> str:
+    """A value for a message: quoted, and cut when long."""
+    if len(value) <= SHOWN_VALUE:
+        return repr(value)
+    return f"{value[:SHOWN_VALUE]!r}… ({len(value):,} characters)"
+
+
+@dataclass
+class Batch:
+    """Well-formed records of one block, as columns. Rules mark the cells they find wrong
+    in `bad` (field -> record -> code), so later rules skip them."""
+
+    lines: Sequence[int]
+    cols: list[list[str]]
+    sizes: list[int]
+    text: str | None  # see Records.text
+    maybe_empty: bool
+    bad: list[dict[int, str]]
+    found: dict[str, bool] = field(default_factory=dict)  # needle -> in text
+    _longest: int | None = None
+    _distinct: dict[int, set[str]] = field(default_factory=dict)
+    floors: dict[int, int] = field(default_factory=dict)  # field -> length of its every cell
+
+    def distinct(self, j: int) -> set[str]:
+        """The distinct values of field j (computed once per batch)."""
+        known = self._distinct.get(j)
+        if known is None:
+            values = self.cols[j]
+            if values[0] == values[-1] and values.count(values[0]) == len(values):
+                known = {values[0]}
+            else:
+                known = set(values)
+            self._distinct[j] = known
+        return known
+
+    def valid_distinct(self, j: int) -> list[str]:
+        """Distinct non-empty values of field j without a cell problem."""
+        wrong = {self.cols[j][i] for i in self.bad[j]}
+        wrong.add("")
+        return list(self.distinct(j) - wrong)
+
+    @property
+    def longest(self) -> int:
+        if self._longest is None:
+            self._longest = max(self.sizes)
+        return self._longest
+
+    def widest(self, j: int) -> int:
+        """A bound on the length of field j's cells, from the longest record less what the
+        other fields surely take: a record's bytes hold every cell and the commas between
+        them, and a field whose cells all match its pattern takes at least the pattern's
+        shortest match (`floors`)."""
+        floors = self.floors
+        others = sum(floors.values()) - floors.get(j, 0)
+        if not self.maybe_empty:  # every other field takes a character at least
+            others += len(self.cols) - 1 - len(floors) + (j in floors)
+        return self.longest - (len(self.cols) - 1) - others
+
+    def has(self, needle: str) -> bool:
+        """Whether the batch's text holds `needle` (asked once per needle, not per column)."""
+        known = self.found.get(needle)
+        if known is None:
+            known = self.found[needle] = self.text is None or needle in self.text
+        return known
+
+    def valid(self, j: int) -> tuple[list[int] | None, list[str]]:
+        """Non-empty values of field j without a cell problem, and their record indices
+        (None: all of them)."""
+        values, bad = self.cols[j], self.bad[j]
+        if not bad and not (self.maybe_empty and "" in values):
+            return None, values
+        idx = [i for i, v in enumerate(values) if v and i not in bad]
+        return idx, [values[i] for i in idx]
