@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from retrobatch.csvfile import validate as csvcheck
+from retrobatch.csvfile import validate
 from retrobatch.csvfile.rules import totals
 from retrobatch.csvfile.stream import CsvStream
 from retrobatch.csvfile.validate import CsvContext, CsvResult, check_csv, collect_keys
@@ -764,7 +764,7 @@ def test_totals_stay_exact_when_prices_never_repeat(
     """Past the cache's room, prices are converted batch by batch (no cache cleared and
     refilled): every form the pattern allows still adds up exactly."""
     monkeypatch.setattr(totals, "KNOWN_GOOD", 3)
-    monkeypatch.setattr(csvcheck, "CsvStream", functools.partial(CsvStream, block_size=256))
+    monkeypatch.setattr(validate, "CsvStream", functools.partial(CsvStream, block_size=256))
     prices = [f"{n}.{n % 100:02d}" for n in range(1, 40)] + ["7", "7.5", "0.05", "007.25"]
     quantities = [str(1 + n % 3) for n in range(len(prices))]
     rows = [
@@ -784,6 +784,6 @@ def test_a_binary_file_is_told_so_alone_wherever_its_blocks_end(
     an earlier block (read and checked) or in the NUL's own block (never split)."""
     content = lines(ITEM, item("A-1", Quantity="x"), item("A-2", Quantity="y"), "M\x00,,")
     whole = check(tmp_path, content, "item-level")
-    monkeypatch.setattr(csvcheck, "CsvStream", functools.partial(CsvStream, block_size=40))
+    monkeypatch.setattr(validate, "CsvStream", functools.partial(CsvStream, block_size=40))
     small = check(tmp_path, content, "item-level")
     assert found(whole) == found(small) == [("csv.nul-byte", 4, None)]
