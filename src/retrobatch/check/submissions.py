@@ -29,6 +29,7 @@ from retrobatch.repository.submissions import (
     scan,
     unexpected,
 )
+from retrobatch.repository.workspace import Workspace
 
 # Given a CSV's path and size, a callback for its progress (bytes read; -1 when done), or None.
 ProgressFor = Callable[[str, int], Progress | None]
@@ -94,8 +95,9 @@ def check(
     """`notice` hears of slow one-off work (building the order index after a fresh clone)."""
     found = scan(root)
     if base is not None:  # a pull request: what merges is the commit, where git records links
-        for rel, kind in gitops.special_entries(gitops.open_repo(root), "HEAD", SUBMISSIONS_DIR):
-            found.refuse(rel, kind)
+        with Workspace(root) as ws:
+            for rel, kind in gitops.special_entries(ws.repo, "HEAD", SUBMISSIONS_DIR):
+                found.refuse(rel, kind)
     snap = snapshot.take(root, settings, found)
     folders, named, refused = select(snap, paths)
     report = CheckReport()
