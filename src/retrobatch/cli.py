@@ -15,7 +15,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -258,18 +258,14 @@ def _cmd_check(args: argparse.Namespace, ws: Project) -> int:
     for path in paths:
         if not os.path.lexists(path):  # a link is reported as a finding, not followed
             raise UsageError(f"{path}: no such file or folder")
-    if args.format == "github":  # it reads diffs, and so GitPython
-        from retrobatch.report import github as github_report
     base = args.base
     if args.format == "github" and base is None:
-        base = github_report.event_base()
+        base = _event_base(os.environ)
     if ws.settings is None:
         if args.format == "json":
             sys.stdout.write(json_report.render(checker.CheckReport(), ws.settings_findings))
         elif args.format == "github":
-            empty = checker.CheckReport()
-            extra = ws.settings_findings
-            sys.stdout.write(github_report.render(empty, ws.root, None, base, extra=extra))
+            _to_github(checker.CheckReport(), ws, base, ws.settings_findings, os.environ)
         else:
             for f in ws.settings_findings:
                 print(text_report.finding_line(f), file=sys.stderr)
@@ -293,11 +289,44 @@ def _cmd_check(args: argparse.Namespace, ws: Project) -> int:
     elif args.format == "github":
         from retrobatch.check.owners import unowned
 
-        extra = unowned(ws.root)
-        sys.stdout.write(github_report.render(report, ws.root, ws.settings, base, extra=extra))
+        _to_github(report, ws, base, unowned(ws.root), os.environ)
     else:
         sys.stdout.write(text_report.render(report, colour=colour_for(sys.stdout)))
     return 1 if report.errors else 0
+
+
+def _to_github(
+    report: checker.CheckReport,
+    ws: Project,
+    base: str | None,
+    extra: list[Finding],
+    env: Mapping[str, str],
+) -> None:
+    """Annotations on stdout; in a workflow step, the summary appended to $GITHUB_STEP_SUMMARY,
+    with the orders changed since `base`. `extra`: findings outside the report."""
+    from retrobatch import diffs  # and so GitPython
+    from retrobatch.report import github as github_report
+
+    target = env.get("GITHUB_STEP_SUMMARY")
+    if target:
+        changes = diffs.diff(ws.root, base) if base is not None else None
+        markdown = github_report.summary_markdown(report, ws.settings, changes, extra=extra)
+        with Path(target).open("a", encoding="utf-8") as fh:
+            fh.write(markdown)
+    sys.stdout.write(github_report.render(report, extra=extra))
+
+
+def _event_base(env: Mapping[str, str]) -> str | None:
+    """The base commit of the pull request that started this workflow run, from its event file."""
+    path = env.get("GITHUB_EVENT_PATH")
+    if not path:
+        return None
+    try:
+        event = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    sha = (event.get("pull_request") or {}).get("base", {}).get("sha")
+    return sha if isinstance(sha, str) and sha else None
 
 
 def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -144,6 +144,8 @@ def check_folders(
             sub.findings += unexpected(seen.folder, sub.manifest.file)
         if sub.manifest is not None and sub.csv_path is not None:
             rel = sub.csv_path.relative_to(root).as_posix()
+            if sub.csv_path.is_file():
+                sub.csv_bytes = sub.csv_path.stat().st_size
             tell = progress(rel, sub.csv_path.stat().st_size) if progress else None
             sub.csv = check_csv(
                 sub.csv_path,
