@@ -3,8 +3,8 @@
 GitPython takes about 50 ms to import, which `retrobatch check` without `--base` never needs, so
 the `Repo` is opened only when something asks for it. The root of an ordinary work tree (a `.git`
 folder above) is read from the file system; anything else is asked of git itself (`git rev-parse`,
-as pre-commit finds its root). Asking git always would be simpler, but its process costs `check`
-about 2 ms (2%) on every run.
+as pre-commit finds its root). Asking git always would be simpler, but its process costs about
+1.2 ms against 0.04 ms for looking (about 1% of `check`'s start), on every run.
 """
 
 from __future__ import annotations
