@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -25,8 +26,9 @@ from retrobatch.errors import RetrobatchError, UsageError
 from retrobatch.findings import Finding, plural
 from retrobatch.report import json as json_report
 from retrobatch.report import text as text_report
-from retrobatch.repository import gitops, schemas
+from retrobatch.repository import schemas
 from retrobatch.repository.settings import Settings, load_settings
+from retrobatch.repository.workspace import Workspace
 
 # Each handler imports the modules only its command needs: `check` starts without GitPython,
 # jsonschema, aiosmtpd, httpx or yagmail.
@@ -39,13 +41,20 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 @dataclass(frozen=True)
-class Workspace:
+class Project:
     """The repository a command works on, and its settings (None when they failed to load)."""
 
-    repo: git.Repo
-    root: Path
+    workspace: Workspace
     settings: Settings | None
     settings_findings: list[Finding]
+
+    @property
+    def root(self) -> Path:
+        return self.workspace.root
+
+    @property
+    def repo(self) -> git.Repo:
+        return self.workspace.repo
 
     def require_settings(self) -> Settings:
         if self.settings is None:
@@ -55,11 +64,18 @@ class Workspace:
         return self.settings
 
 
-def open_workspace(args: argparse.Namespace) -> Workspace:
-    repo = gitops.open_repo(Path(args.repo) if args.repo else Path.cwd())
-    root = gitops.root_of(repo)
-    settings, problems = load_settings(root)
-    return Workspace(repo, root, settings, problems)
+def in_project(command: Callable[[argparse.Namespace, Project], int]) -> Handler:
+    """The handler for a command that works on a repository: found before the command starts
+    (`--repo`, else around the current folder), its GitPython repository closed after."""
+
+    @functools.wraps(command)
+    def handler(args: argparse.Namespace) -> int:
+        start = Path(args.repo) if args.repo else Path.cwd()
+        with Workspace.around(start) as workspace:
+            settings, problems = load_settings(workspace.root)
+            return command(args, Project(workspace, settings, problems))
+
+    return handler
 
 
 def _repo_option(parser: argparse.ArgumentParser, top: bool = False) -> None:
@@ -146,13 +162,13 @@ def _add_fix(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=_cmd_fix)
 
 
-def _cmd_fix(args: argparse.Namespace) -> int:
+@in_project
+def _cmd_fix(args: argparse.Namespace, ws: Project) -> int:
     from retrobatch.csvfile import fix as csvfix
     from retrobatch.report import fix as fix_report
     from retrobatch.repository.manifest import load_manifest
     from retrobatch.repository.submissions import containing
 
-    ws = open_workspace(args)
     timezone = csvfix.zone(args.timezone) if args.timezone else None
     path = Path(args.path)
     if not path.exists() and (ws.root / path).exists():
@@ -193,12 +209,12 @@ def _add_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(handler=_cmd_import)
 
 
-def _cmd_import(args: argparse.Namespace) -> int:
+@in_project
+def _cmd_import(args: argparse.Namespace, ws: Project) -> int:
     from retrobatch import scaffold
     from retrobatch.csvfile import fix as csvfix
     from retrobatch.report import fix as fix_report
 
-    ws = open_workspace(args)
     settings = ws.require_settings()
     timezone = csvfix.zone(args.timezone) if args.timezone else None
     imported = scaffold.import_submission(
@@ -226,7 +242,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 1 if result.unfixed else 0
 
 
-def _user_email(ws: Workspace) -> str | None:
+def _user_email(ws: Project) -> str | None:
     email = str(ws.repo.config_reader().get_value("user", "email", "")).strip()
     return email if "@" in email else None
 
@@ -235,25 +251,21 @@ def _notice(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
-    ws = open_workspace(args)
+@in_project
+def _cmd_check(args: argparse.Namespace, ws: Project) -> int:
     as_of = _as_of(args)
     paths = [Path(p) for p in args.paths]
     for path in paths:
         if not os.path.lexists(path):  # a link is reported as a finding, not followed
             raise UsageError(f"{path}: no such file or folder")
-    if args.format == "github":  # it reads diffs, and so GitPython
-        from retrobatch.report import github as github_report
     base = args.base
     if args.format == "github" and base is None:
-        base = github_report.event_base()
+        base = _event_base(os.environ)
     if ws.settings is None:
         if args.format == "json":
             sys.stdout.write(json_report.render(checker.CheckReport(), ws.settings_findings))
         elif args.format == "github":
-            empty = checker.CheckReport()
-            extra = ws.settings_findings
-            sys.stdout.write(github_report.render(empty, ws.root, None, base, extra=extra))
+            _to_github(checker.CheckReport(), ws, base, ws.settings_findings, os.environ)
         else:
             for f in ws.settings_findings:
                 print(text_report.finding_line(f), file=sys.stderr)
@@ -277,11 +289,44 @@ def _cmd_check(args: argparse.Namespace) -> int:
     elif args.format == "github":
         from retrobatch.check.owners import unowned
 
-        extra = unowned(ws.root)
-        sys.stdout.write(github_report.render(report, ws.root, ws.settings, base, extra=extra))
+        _to_github(report, ws, base, unowned(ws.root), os.environ)
     else:
         sys.stdout.write(text_report.render(report, colour=colour_for(sys.stdout)))
     return 1 if report.errors else 0
+
+
+def _to_github(
+    report: checker.CheckReport,
+    ws: Project,
+    base: str | None,
+    extra: list[Finding],
+    env: Mapping[str, str],
+) -> None:
+    """Annotations on stdout; in a workflow step, the summary appended to $GITHUB_STEP_SUMMARY,
+    with the orders changed since `base`. `extra`: findings outside the report."""
+    from retrobatch import diffs  # and so GitPython
+    from retrobatch.report import github as github_report
+
+    target = env.get("GITHUB_STEP_SUMMARY")
+    if target:
+        changes = diffs.diff(ws.root, base) if base is not None else None
+        markdown = github_report.summary_markdown(report, ws.settings, changes, extra=extra)
+        with Path(target).open("a", encoding="utf-8") as fh:
+            fh.write(markdown)
+    sys.stdout.write(github_report.render(report, extra=extra))
+
+
+def _event_base(env: Mapping[str, str]) -> str | None:
+    """The base commit of the pull request that started this workflow run, from its event file."""
+    path = env.get("GITHUB_EVENT_PATH")
+    if not path:
+        return None
+    try:
+        event = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    sha = (event.get("pull_request") or {}).get("base", {}).get("sha")
+    return sha if isinstance(sha, str) and sha else None
 
 
 def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -293,13 +338,13 @@ def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(handler=_cmd_status)
 
 
-def _cmd_status(args: argparse.Namespace) -> int:
+@in_project
+def _cmd_status(args: argparse.Namespace, ws: Project) -> int:
     from retrobatch import status
     from retrobatch.reconcile import matching as reconcile
     from retrobatch.report import reconcile as reconcile_report
     from retrobatch.report import status as status_report
 
-    ws = open_workspace(args)
     settings = ws.require_settings()
     lines = status.collect(ws.root, settings, args.id, notice=_notice)
     if args.id and not lines:
@@ -333,13 +378,13 @@ def _add_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.set_defaults(handler=_cmd_reconcile)
 
 
-def _cmd_reconcile(args: argparse.Namespace) -> int:
+@in_project
+def _cmd_reconcile(args: argparse.Namespace, ws: Project) -> int:
     from retrobatch.reconcile import api as impact_api
     from retrobatch.reconcile import matching as reconcile
     from retrobatch.report import reconcile as reconcile_report
     from retrobatch.repository import snapshot
 
-    ws = open_workspace(args)
     settings = ws.require_settings()
     snap = snapshot.take(ws.root, None)
     if not reconcile.outstanding(ws.root, snap):
@@ -374,10 +419,10 @@ def _add_new(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=_cmd_new)
 
 
-def _cmd_new(args: argparse.Namespace) -> int:
+@in_project
+def _cmd_new(args: argparse.Namespace, ws: Project) -> int:
     from retrobatch import scaffold
 
-    ws = open_workspace(args)
     settings = ws.require_settings()
     made = scaffold.new_submission(
         ws.root, args.id, args.template, args.event_type, settings, requested_by=_user_email(ws)
@@ -403,11 +448,11 @@ def _add_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=_cmd_diff)
 
 
-def _cmd_diff(args: argparse.Namespace) -> int:
+@in_project
+def _cmd_diff(args: argparse.Namespace, ws: Project) -> int:
     from retrobatch import diffs
     from retrobatch.report import diff as diff_report
 
-    ws = open_workspace(args)
     ws.require_settings()  # not read, but the contract keeps every command to one rule
     result = diffs.diff(ws.root, args.base, args.head)
     if args.format == "json":
@@ -509,11 +554,11 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=_cmd_run)
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+@in_project
+def _cmd_run(args: argparse.Namespace, ws: Project) -> int:
     from retrobatch.send.lease import minutes_from_env
     from retrobatch.send.runner import RunOptions, run
 
-    ws = open_workspace(args)
     settings = ws.require_settings()
     options = RunOptions(
         lease_minutes=minutes_from_env(os.environ),
@@ -602,10 +647,10 @@ def _add_resolve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.set_defaults(handler=_cmd_resolve)
 
 
-def _cmd_resolve(args: argparse.Namespace) -> int:
+@in_project
+def _cmd_resolve(args: argparse.Namespace, ws: Project) -> int:
     from retrobatch.send.resolution import resolve
 
-    ws = open_workspace(args)
     settings = ws.require_settings()
     result = resolve(
         ws.repo,

@@ -29,6 +29,7 @@ from retrobatch.repository.receipts import RECEIPT_FILE
 from retrobatch.repository.schemas import TEMPLATES
 from retrobatch.repository.settings import SETTINGS_FILE, Destination, parse_settings
 from retrobatch.repository.submissions import SUBMISSIONS_DIR
+from retrobatch.repository.workspace import Workspace
 from retrobatch.repository.yamldoc import load_yaml
 
 # The first of these columns present in a header names the order (or action) of each line.
@@ -123,7 +124,11 @@ class _Side:
 
 def diff(root: Path, base: str | None = None, head: str | None = None) -> Diff:
     """Submissions and destinations changed from the merge base of BASE and HEAD to HEAD."""
-    repo = gitops.open_repo(root)
+    with Workspace(root) as ws:
+        return _diff(ws.repo, root, base, head)
+
+
+def _diff(repo: git.Repo, root: Path, base: str | None, head: str | None) -> Diff:
     head_commit = gitops.resolve(repo, head) if head is not None else None
     start = gitops.merge_base(
         repo, base or gitops.default_base(repo), head_commit or "HEAD", named="BASE "

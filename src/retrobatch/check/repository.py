@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from retrobatch.check.order_index import OrderIndex, key_hashes
 from retrobatch.check.result import SubmissionReport
@@ -16,7 +17,11 @@ from retrobatch.repository.receipts import RECEIPT_FILE, parse_receipt
 from retrobatch.repository.settings import SETTINGS_FILE, Destination, parse_settings
 from retrobatch.repository.snapshot import Snapshot
 from retrobatch.repository.submissions import SUBMISSIONS_DIR
+from retrobatch.repository.workspace import Workspace
 from retrobatch.repository.yamldoc import load_yaml
+
+if TYPE_CHECKING:
+    import git
 
 MODIFICATION_LIMIT = 1000  # impact.com: at most 1,000 modifications per action
 MAX_LISTED = 1000  # per rule and submission, like csv.truncated
@@ -193,7 +198,11 @@ class ChangeSet:
 
     @classmethod
     def since(cls, root: Path, ref: str) -> ChangeSet:
-        repo = gitops.open_repo(root)
+        with Workspace(root) as ws:
+            return cls._since(ws.repo, root, ref)
+
+    @classmethod
+    def _since(cls, repo: git.Repo, root: Path, ref: str) -> ChangeSet:
         base = gitops.merge_base(repo, ref)
         paths = gitops.changed_paths(repo, base)
         findings: list[Finding] = []

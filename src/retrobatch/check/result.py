@@ -18,6 +18,7 @@ class SubmissionReport:
     folder: SubmissionFolder
     manifest: Manifest | None = None
     csv_path: Path | None = None
+    csv_bytes: int | None = None  # its size, for what renderers estimate from it
     receipt: Receipt | None = None
     csv: CsvResult | None = None
     findings: list[Finding] = field(default_factory=list)

@@ -29,6 +29,7 @@ from retrobatch.repository.submissions import (
     scan,
     unexpected,
 )
+from retrobatch.repository.workspace import Workspace
 
 # Given a CSV's path and size, a callback for its progress (bytes read; -1 when done), or None.
 ProgressFor = Callable[[str, int], Progress | None]
@@ -94,8 +95,9 @@ def check(
     """`notice` hears of slow one-off work (building the order index after a fresh clone)."""
     found = scan(root)
     if base is not None:  # a pull request: what merges is the commit, where git records links
-        for rel, kind in gitops.special_entries(gitops.open_repo(root), "HEAD", SUBMISSIONS_DIR):
-            found.refuse(rel, kind)
+        with Workspace(root) as ws:
+            for rel, kind in gitops.special_entries(ws.repo, "HEAD", SUBMISSIONS_DIR):
+                found.refuse(rel, kind)
     snap = snapshot.take(root, settings, found)
     folders, named, refused = select(snap, paths)
     report = CheckReport()
@@ -142,6 +144,8 @@ def check_folders(
             sub.findings += unexpected(seen.folder, sub.manifest.file)
         if sub.manifest is not None and sub.csv_path is not None:
             rel = sub.csv_path.relative_to(root).as_posix()
+            if sub.csv_path.is_file():
+                sub.csv_bytes = sub.csv_path.stat().st_size
             tell = progress(rel, sub.csv_path.stat().st_size) if progress else None
             sub.csv = check_csv(
                 sub.csv_path,

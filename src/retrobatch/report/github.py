@@ -1,5 +1,6 @@
 """`check --format github`: annotations on the pull request, and a summary reviewers read
-instead of the CSV.
+instead of the CSV. Both are formatted from what they are given (the check report, the settings,
+the diff since the pull request's base); the command line computes those and writes the summary.
 
 GitHub shows at most 10 annotations of each type per step, so the 10 that help most are chosen
 (repository and manifest problems first, then one of each code before repeats) and a notice
@@ -9,16 +10,13 @@ GitHub's 1 MiB limit.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from retrobatch.check.result import CheckReport, SubmissionReport
-from retrobatch.diffs import CsvDiff, DestinationChange, Diff, SubmissionDiff, describe, diff
+from retrobatch.diffs import CsvDiff, DestinationChange, Diff, SubmissionDiff, describe
 from retrobatch.findings import SEVERITIES, Finding, FindingGroup, Severity, count, grouped
 from retrobatch.repository.settings import Settings
 from retrobatch.status import format_amounts
@@ -95,49 +93,10 @@ def annotations(
     return lines
 
 
-def render(
-    report: CheckReport,
-    root: Path,
-    settings: Settings | None,
-    base: str | None,
-    *,
-    extra: list[Finding] | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> str:
-    """All of `check --format github`: returns the annotations to print and, when
-    `$GITHUB_STEP_SUMMARY` is set, appends the summary there (with the order diff since `base`).
-    `extra` holds findings outside the report: settings that failed to load."""
-    env = os.environ if environ is None else environ
-    if env.get("GITHUB_STEP_SUMMARY"):
-        changes = diff(root, base) if base is not None else None
-        markdown = summary_markdown(report, settings, changes, root=root, extra=extra)
-        write_step_summary(markdown, env)
+def render(report: CheckReport, *, extra: list[Finding] | None = None) -> str:
+    """The workflow commands `check --format github` prints. `extra` holds findings outside the
+    report: settings that failed to load, CODEOWNERS."""
     return "".join(line + "\n" for line in annotations(report, extra=extra))
-
-
-def write_step_summary(markdown: str, environ: Mapping[str, str] | None = None) -> Path | None:
-    """Append to `$GITHUB_STEP_SUMMARY`; None (and nothing written) when it is unset."""
-    target = (os.environ if environ is None else environ).get("GITHUB_STEP_SUMMARY")
-    if not target:
-        return None
-    path = Path(target)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(markdown)
-    return path
-
-
-def event_base(environ: Mapping[str, str] | None = None) -> str | None:
-    """The base commit of the pull request that started this workflow run, from its event file."""
-    env = os.environ if environ is None else environ
-    path = env.get("GITHUB_EVENT_PATH")
-    if not path:
-        return None
-    try:
-        event = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    sha = (event.get("pull_request") or {}).get("base", {}).get("sha")
-    return sha if isinstance(sha, str) and sha else None
 
 
 @dataclass
@@ -164,7 +123,6 @@ def summary_markdown(
     settings: Settings | None,
     changes: Diff | None,
     *,
-    root: Path | None = None,
     extra: list[Finding] | None = None,
     budget: int = SUMMARY_BUDGET,
 ) -> str:
@@ -188,7 +146,7 @@ def summary_markdown(
         out.add("### Repository\n\n" + _findings_table(loose) + "\n")
     by_id = {d.id: d for d in changes.submissions} if changes else {}
     for sub in report.submissions:
-        section = _submission_section(sub, settings, by_id.get(sub.id), root, changes is not None)
+        section = _submission_section(sub, settings, by_id.get(sub.id), changes is not None)
         if not out.add(section):
             break
     checked = {sub.id for sub in report.submissions}
@@ -224,7 +182,6 @@ def _submission_section(
     sub: SubmissionReport,
     settings: Settings | None,
     changed: SubmissionDiff | None,
-    root: Path | None,
     with_diff: bool,
 ) -> str:
     errors, warnings = count(sub.findings, "error"), count(sub.findings, "warning")
@@ -243,7 +200,7 @@ def _submission_section(
             lines.append(f"| EventDate | {_md(stats.first_event)} → {last} |\n")
         lines.append(f"| Partners | {stats.partners:,} |\n")
     lines.append(f"| Findings | {_plural(errors, 'error')}, {_plural(warnings, 'warning')} |\n\n")
-    lines.append(f"**On merge:** {_on_merge(sub, settings, root)}\n\n")
+    lines.append(f"**On merge:** {_on_merge(sub, settings)}\n\n")
     if changed is not None and changed.status == "added":
         lines.append("New in this change: every order above is added.\n\n")
     elif changed is not None:
@@ -266,7 +223,7 @@ def _unchecked_section(sub: SubmissionDiff) -> str:
     )
 
 
-def _on_merge(sub: SubmissionReport, settings: Settings | None, root: Path | None) -> str:
+def _on_merge(sub: SubmissionReport, settings: Settings | None) -> str:
     """What `retrobatch run` will do with this submission once the pull request is merged."""
     receipt = sub.receipt
     if receipt is not None and receipt.state == "partial":
@@ -287,9 +244,9 @@ def _on_merge(sub: SubmissionReport, settings: Settings | None, root: Path | Non
 
 def _parts(sub: SubmissionReport, settings: Settings | None) -> int:
     """An estimate of the messages the runner will send (it splits on the real encoded size)."""
-    if settings is None or sub.csv_path is None or not sub.csv_path.is_file():
+    if settings is None or sub.csv_bytes is None:
         return 1
-    encoded = sub.csv_path.stat().st_size * 4 / 3 + HEADERS_ALLOWANCE
+    encoded = sub.csv_bytes * 4 / 3 + HEADERS_ALLOWANCE
     return max(1, math.ceil(encoded / settings.max_email_bytes))
 
 

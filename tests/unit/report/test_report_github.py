@@ -1,13 +1,11 @@
-"""`check --format github` on a simulated pull_request event: annotations and the step summary."""
+"""`check --format github`'s renderer: annotations and the step summary, from a report, settings and
+a diff built here (whole pull requests run in tests/acceptance/test_check_github.py)."""
 
-import json
 from pathlib import Path
 
 import pytest
 
-from retrobatch.check import submissions as checker
 from retrobatch.check.result import CheckReport, SubmissionReport
-from retrobatch.cli import main
 from retrobatch.csvfile.validate import CsvResult, CsvStats
 from retrobatch.diffs import CsvDiff, Diff, FieldChange, OrderChange, SubmissionDiff
 from retrobatch.findings import Finding, finding
@@ -16,7 +14,7 @@ from retrobatch.repository.manifest import Manifest
 from retrobatch.repository.receipts import Receipt
 from retrobatch.repository.settings import parse_settings
 from retrobatch.repository.submissions import SubmissionFolder
-from support.repo_factory import SETTINGS, RepoFactory, item_rows
+from support.repo_factory import SETTINGS
 
 SENT = "2026-11-01-sent"
 NEW = "2026-11-20-outage"
@@ -85,95 +83,6 @@ def test_no_notice_when_everything_fits() -> None:
     assert len(lines) == 2 and not any(line.startswith("::notice") for line in lines)
 
 
-@pytest.fixture
-def pull_request(tmp_path: Path) -> tuple[RepoFactory, dict[str, str]]:
-    """A repository with a sent and a pending submission on main, and a pull request branch that
-    edits the sent one, adds a batch and redirects a destination; plus its event environment."""
-    factory = RepoFactory(tmp_path / "repo")
-    factory.submission(SENT, item_rows("S-1", "S-2"))
-    factory.receipt(SENT, "sent")
-    base = factory.commit("sent batch with its receipt")
-    factory.repo.git.checkout("-b", "pr")
-    factory.submission(SENT, item_rows("S-1", "S-3"))
-    factory.submission(NEW, item_rows("A-1", "A-2"))
-    settings = SETTINGS.replace("a1b2c3@inbound.example", "new-box@inbound.example")
-    (factory.root / "retrobatch.yaml").write_text(settings)
-    head = factory.commit("the pull request")
-    event = tmp_path / "event.json"
-    event.write_text(
-        json.dumps(
-            {
-                "action": "synchronize",
-                "pull_request": {"base": {"sha": base}, "head": {"sha": head}},
-            }
-        )
-    )
-    summary = tmp_path / "summary.md"
-    summary.write_text("earlier step\n")
-    return factory, {"GITHUB_EVENT_PATH": str(event), "GITHUB_STEP_SUMMARY": str(summary)}
-
-
-def _check(factory: RepoFactory, env: dict[str, str]) -> tuple[CheckReport, str]:
-    base = github.event_base(env)
-    assert base == factory.repo.commit("main").hexsha
-    settings, _ = parse_settings((factory.root / "retrobatch.yaml").read_text())
-    assert settings is not None
-    report = checker.check(factory.root, settings, base=base)
-    return report, github.render(report, factory.root, settings, base, environ=env)
-
-
-def test_pull_request_touching_a_sent_submission_fails(
-    pull_request: tuple[RepoFactory, dict[str, str]],
-) -> None:
-    factory, env = pull_request
-    report, out = _check(factory, env)
-    assert report.errors >= 1
-    path = f"submissions/{SENT}/conversions.csv"
-    assert f"::error file={path},title=repo.sent-changed::{SENT} was already sent" in out
-    base = github.event_base(env)
-    assert main(["check", "--repo", str(factory.root), "--base", str(base)]) == 1
-
-
-def test_step_summary_is_appended_with_what_reviewers_need(
-    pull_request: tuple[RepoFactory, dict[str, str]],
-) -> None:
-    factory, env = pull_request
-    _check(factory, env)
-    text = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
-    assert text.startswith("earlier step\n## retrobatch check\n")
-    warning_at = text.index("edits the destinations in `retrobatch.yaml`")
-    assert warning_at < text.index("### ")
-    assert "`a1b2c3@inbound.example` → Online Sale `new-box@inbound.example`" in text
-    section = text[text.index(f"`{NEW}`") :]
-    assert "| Destination | Online Sale (12345) → `new-box@inbound.example` |" in section
-    assert "| Template | item-level |" in section
-    assert "| Rows | 4 |" in section and "| Orders | 2 |" in section
-    assert "| Total | 79.96 USD |" in section  # 4 lines at 19.99
-    stamp = (
-        (factory.root / f"submissions/{NEW}/conversions.csv")
-        .read_text()
-        .split("\n")[1]
-        .split(",")[2]
-    )
-    assert f"| EventDate | {stamp} → {stamp} |" in section
-    assert "| Partners | 0 |" in section
-    assert "| Findings | 0 errors, 0 warnings |" in section
-    assert "**On merge:** will e-mail 4 rows to Online Sale (12345)." in section
-    assert "New in this change: every order above is added." in section
-    sent = text[text.index(f"`{SENT}`") :]
-    assert "**On merge:** nothing: it is delivered" in sent
-    assert "**Changes by order:** 1 added, 1 removed, 0 changed" in sent
-    repository = text[text.index("### Repository") : text.index(f"`{NEW}`")]
-    assert "`repo.sent-changed`" in repository
-
-
-def test_no_summary_without_the_variable(tmp_path: Path) -> None:
-    env = {"GITHUB_EVENT_PATH": str(tmp_path / "missing.json")}
-    assert github.write_step_summary("## x\n", environ=env) is None
-    assert github.render(CheckReport(), tmp_path, None, None, environ=env) == ""
-    assert github.event_base(env) is None
-
-
 def test_summary_stays_under_the_budget_and_says_so(tmp_path: Path) -> None:
     report = CheckReport()
     for n in range(400):
@@ -196,21 +105,16 @@ def test_markdown_in_messages_is_neutralised() -> None:
     assert r"value \<script\>\|\*bold\*\`x\`" in text
 
 
-def test_settings_findings_come_first_and_reach_the_summary(tmp_path: Path) -> None:
-    summary = tmp_path / "summary.md"
-    env = {"GITHUB_STEP_SUMMARY": str(summary)}
+def test_settings_findings_come_first_and_reach_the_summary() -> None:
     broken = finding("config.schema", "retrobatch.yaml", "destinations: required key is missing", 2)
     report = CheckReport(findings=[csv_error(1)])
-    out = github.render(report, tmp_path, None, None, extra=[broken], environ=env)
+    out = github.render(report, extra=[broken])
     first = "::error file=retrobatch.yaml,line=2,title=config.schema::destinations: required key"
     assert out.splitlines()[0] == first + " is missing"  # `:` is escaped in properties only
-    assert "`config.schema`" in summary.read_text()
-
-
-def test_event_without_a_pull_request_has_no_base(tmp_path: Path) -> None:
-    event = tmp_path / "push.json"
-    event.write_text(json.dumps({"ref": "refs/heads/main", "after": "abc"}))
-    assert github.event_base({"GITHUB_EVENT_PATH": str(event)}) is None
+    assert len(out.splitlines()) == 2 and out.endswith("\n")
+    text = github.summary_markdown(report, None, None, extra=[broken])
+    assert "| ❌ | `config.schema` | `retrobatch.yaml:2` |" in text
+    assert text.index("`config.schema`") < text.index("`csv.required`")
 
 
 @pytest.mark.parametrize(
@@ -228,12 +132,11 @@ def test_what_merging_will_do(
 ) -> None:
     settings, _ = parse_settings(SETTINGS)
     folder = SubmissionFolder(NEW, tmp_path, f"submissions/{NEW}")
-    csv_path = tmp_path / "conversions.csv"
-    csv_path.write_bytes(b"x" * size)
     sub = SubmissionReport(
         folder,
         manifest=Manifest(NEW, "order-level", 12345, "conversions.csv", "d", "a@brand.example"),
-        csv_path=csv_path,
+        csv_path=tmp_path / "conversions.csv",  # never read: the size below is what counts
+        csv_bytes=size,
         receipt=Receipt(NEW, state) if state else None,  # type: ignore[arg-type]
         csv=CsvResult([], CsvStats(rows=10, orders=10), {}, {}),
         findings=[csv_error(1)] if error else [],
@@ -264,25 +167,3 @@ def test_a_correction_shows_manifest_fields_and_changed_orders(tmp_path: Path) -
     assert "- manifest `event_type`: 12345 → 67890" in text
     assert "**Changes by order:** 0 added, 0 removed, 1 changed" in text
     assert r"  - `A-1` (line 2): Amount: 10.00 -\> 12.50" in text
-
-
-def test_cli_takes_the_base_from_the_event_and_writes_the_summary(
-    pull_request: tuple[RepoFactory, dict[str, str]],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    factory, env = pull_request
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    assert main(["check", "--repo", str(factory.root), "--format", "github"]) == 1
-    out = capsys.readouterr().out
-    assert f"::error file=submissions/{SENT}/conversions.csv,title=repo.sent-changed::" in out
-    assert "## retrobatch check" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
-
-
-def test_cli_github_format_with_broken_settings_exits_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    factory = RepoFactory(tmp_path / "repo", settings="version: 1\nsender: [\n")
-    assert main(["check", "--repo", str(factory.root), "--format", "github"]) == 2
-    assert "::error file=retrobatch.yaml" in capsys.readouterr().out
