@@ -246,6 +246,7 @@ class CsvStream:
             if filled or not cols or "" not in cols[0] or not _comma_only(cols):
                 return Records(numbers, cols, sizes, [], not filled, block.text)
         numbers, lines, sizes = self._drop_comma_only(numbers, lines, sizes)
+        self._in_line_order(block.first)
         return self._columns(numbers, [line.split(",") for line in lines], sizes, block.text)
 
     def _drop_blank(self, numbers: Sequence[int], lines: list[str]) -> tuple[list[int], list[str]]:
@@ -267,7 +268,8 @@ class CsvStream:
             return numbers, lines, sizes
         for k in blank:
             self._blank(numbers[k])
-        keep = [k for k in range(len(lines)) if k not in set(blank)]
+        dropped = set(blank)
+        keep = [k for k in range(len(lines)) if k not in dropped]
         return [numbers[k] for k in keep], [lines[k] for k in keep], [sizes[k] for k in keep]
 
     def _columns(
@@ -328,6 +330,14 @@ class CsvStream:
             rows.append(row)
             sizes.append(feed.consumed - before)
         yield self._columns(numbers, rows, sizes, None)
+
+    def _in_line_order(self, first: int) -> None:
+        """Empty lines and rows of empty cells are told in two passes over a block: merge the
+        block's findings back into line order, as the reader path tells them."""
+        start = len(self.findings)
+        while start and (self.findings[start - 1].line or 0) >= first:
+            start -= 1
+        self.findings[start:] = sorted(self.findings[start:], key=lambda f: f.line or 0)
 
     def _blank(self, line: int) -> None:
         self.findings.append(finding("csv.blank-line", self.rel, "an empty line, skipped", line))

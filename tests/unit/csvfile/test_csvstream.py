@@ -118,3 +118,13 @@ def test_both_paths_match_csv_reader_on_generated_files(
     width = len(starts[0][1])
     assert records == [(n, r) for n, r in starts[1:] if len(r) == width]
     assert odd == [(n, len(r)) for n, r in starts[1:] if len(r) != width]
+
+
+def test_empty_lines_and_rows_of_empty_cells_are_told_in_line_order(tmp_path: Path) -> None:
+    """Found by the generated-files test: in one block, empty lines were told before a row of
+    empty cells that came earlier."""
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n\n,,\n3\n1,2\nx,\na,b\n\na,b\n", encoding="utf-8")
+    for block_size in (4, 64, 1 << 16):
+        _, _, _, problems = both_paths_agree(path, block_size)
+        assert problems == [("csv.blank-line", n) for n in (2, 3, 8)]
