@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from retrobatch import __version__
 from retrobatch.check import submissions as checker
-from retrobatch.errors import RetrobatchError, UsageError
+from retrobatch.errors import OperationFailed, RetrobatchError, UsageError
 from retrobatch.findings import Finding, plural
 from retrobatch.report import json as json_report
 from retrobatch.report import text as text_report
@@ -311,8 +311,13 @@ def _to_github(
     if target:
         changes = diffs.diff(ws.root, base) if base is not None else None
         markdown = github_report.summary_markdown(report, ws.settings, changes, extra=extra)
-        with Path(target).open("a", encoding="utf-8") as fh:
-            fh.write(markdown)
+        try:
+            with Path(target).open("a", encoding="utf-8") as fh:
+                fh.write(markdown)
+        except OSError as exc:
+            raise OperationFailed(
+                f"GITHUB_STEP_SUMMARY {target}: cannot write: {exc.strerror or exc}"
+            ) from None
     sys.stdout.write(github_report.render(report, extra=extra))
 
 
@@ -325,7 +330,9 @@ def _event_base(env: Mapping[str, str]) -> str | None:
         event = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    sha = (event.get("pull_request") or {}).get("base", {}).get("sha")
+    pull = event.get("pull_request") if isinstance(event, dict) else None
+    base = pull.get("base") if isinstance(pull, dict) else None
+    sha = base.get("sha") if isinstance(base, dict) else None
     return sha if isinstance(sha, str) and sha else None
 
 

@@ -126,7 +126,9 @@ def test_an_event_without_a_pull_request_gives_no_base(
     factory, env = pull_request
     push = tmp_path / "push.json"
     push.write_text(json.dumps({"ref": "refs/heads/main", "after": "abc"}))
-    for event in (push, tmp_path / "missing.json"):
+    odd = tmp_path / "odd.json"  # JSON, but not an event
+    odd.write_text(json.dumps(["pull_request"]))
+    for event in (push, tmp_path / "missing.json", odd):
         env["GITHUB_EVENT_PATH"] = str(event)
         status, out = _github_check(factory, env, monkeypatch, capsys)
         assert status == 0  # nothing to compare with, and the batches are good
@@ -143,3 +145,22 @@ def test_broken_settings_exit_2_with_their_annotation_and_summary(
     assert status == 2
     assert out.startswith("::error file=retrobatch.yaml,line=3,title=config.syntax::")
     assert "| ❌ | `config.syntax` | `retrobatch.yaml:3` |" in summary.read_text()
+
+
+def test_a_summary_file_that_cannot_be_written_is_one_line(
+    pull_request: tuple[RepoFactory, dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    factory, env = pull_request
+    target = tmp_path / "no-such-folder" / "summary.md"
+    for key, value in {**env, "GITHUB_STEP_SUMMARY": str(target)}.items():
+        monkeypatch.setenv(key, value)
+    status = main(["check", "--repo", str(factory.root), "--format", "github"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.splitlines()[-1] == (
+        f"retrobatch check: GITHUB_STEP_SUMMARY {target}: cannot write: No such file or directory"
+    )
+    assert "Traceback" not in err
