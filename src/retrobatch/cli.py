@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from retrobatch import __version__
-from retrobatch.check import submissions as checker
+from retrobatch.check import submissions as check_core
+from retrobatch.check.result import CheckReport
 from retrobatch.errors import OperationFailed, RetrobatchError, UsageError
 from retrobatch.findings import Finding, plural
 from retrobatch.report import json as json_report
@@ -136,9 +137,9 @@ def _as_of(args: argparse.Namespace) -> dt.datetime | None:
     """`--as-of`, else `RETROBATCH_AS_OF`; an error names the one that was given."""
     text = getattr(args, "as_of", None)
     if text:
-        return checker.parse_as_of(text)
+        return check_core.parse_as_of(text)
     env = os.environ.get("RETROBATCH_AS_OF")
-    return checker.parse_as_of(env, source="RETROBATCH_AS_OF=") if env else None
+    return check_core.parse_as_of(env, source="RETROBATCH_AS_OF=") if env else None
 
 
 def _add_fix(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -263,9 +264,9 @@ def _cmd_check(args: argparse.Namespace, ws: Project) -> int:
         base = _event_base(os.environ)
     if ws.settings is None:
         if args.format == "json":
-            sys.stdout.write(json_report.render(checker.CheckReport(), ws.settings_findings))
+            sys.stdout.write(json_report.render(CheckReport(), ws.settings_findings))
         elif args.format == "github":
-            _to_github(checker.CheckReport(), ws, base, ws.settings_findings, os.environ)
+            _to_github(CheckReport(), ws, base, ws.settings_findings, os.environ)
         else:
             for f in ws.settings_findings:
                 print(text_report.finding_line(f), file=sys.stderr)
@@ -275,7 +276,7 @@ def _cmd_check(args: argparse.Namespace, ws: Project) -> int:
         from retrobatch.report.progress import bars
 
         progress = bars(sys.stderr)
-    report = checker.check(
+    report = check_core.check(
         ws.root,
         ws.settings,
         paths=paths or None,
@@ -296,7 +297,7 @@ def _cmd_check(args: argparse.Namespace, ws: Project) -> int:
 
 
 def _to_github(
-    report: checker.CheckReport,
+    report: CheckReport,
     ws: Project,
     base: str | None,
     extra: list[Finding],

@@ -129,7 +129,7 @@ def diff(root: Path, base: str | None = None, head: str | None = None) -> Diff:
 
 
 def _diff(repo: git.Repo, root: Path, base: str | None, head: str | None) -> Diff:
-    head_commit = gitops.resolve(repo, head) if head is not None else None
+    head_commit = gitops.commit_of(repo, head) if head is not None else None
     start = gitops.merge_base(
         repo, base or gitops.default_base(repo), head_commit or "HEAD", named="BASE "
     )

@@ -77,7 +77,7 @@ def default_base(repo: git.Repo) -> str:
     raise UsageError("no upstream, origin/main or main to compare with: name a BASE commit")
 
 
-def resolve(repo: git.Repo, ref: str) -> str:
+def commit_of(repo: git.Repo, ref: str) -> str:
     """A commit's full id; a clear UsageError when `ref` names none."""
     try:
         return str(repo.commit(ref).hexsha)

@@ -4,7 +4,7 @@ import datetime as dt
 import io
 from pathlib import Path
 
-from retrobatch.check import submissions as checker
+from retrobatch.check import submissions as check_core
 from retrobatch.report.progress import bar_line, bars
 from retrobatch.repository.settings import load_settings
 from support.repo_factory import RepoFactory, item_rows
@@ -24,7 +24,7 @@ def test_large_files_get_a_bar_that_ends_cleared(tmp_path: Path) -> None:
     assert settings is not None
     out = io.StringIO()
     big = (factory.root / "submissions/2026-11-20-big/conversions.csv").stat().st_size
-    report = checker.check(
+    report = check_core.check(
         factory.root,
         settings,
         as_of=dt.datetime.now(dt.UTC),
