@@ -36,12 +36,6 @@ class Envelope:
         return [self.to, *self.cc]
 
 
-def unsendable_address(address: str) -> str | None:
-    """Why SMTP without SMTPUTF8 cannot carry `address`, or None: the one address parser's
-    answer, so what `check` validated is what `run` sends (docs: README "Security model")."""
-    return addresses.problem(address)
-
-
 def sender_domain(sender: str) -> str:
     return sender.rpartition("@")[2] or "localhost"
 

@@ -31,6 +31,7 @@ from typing import Literal
 
 import git
 
+from retrobatch import addresses
 from retrobatch.check.result import SubmissionReport
 from retrobatch.check.submissions import check_folders
 from retrobatch.errors import OperationFailed, UsageError
@@ -65,7 +66,6 @@ from retrobatch.send.message import (
     envelope_problem,
     message_bytes,
     new_message_id,
-    unsendable_address,
 )
 
 Status = Literal[
@@ -468,7 +468,7 @@ def _save(folder: Path, part: Part, data: bytes) -> Path:
 def _refuse_unsendable_settings(envelope: Envelope) -> None:
     """A sender or destination that cannot go is the settings' fault: it stops the run (exit 2)."""
     for name, address in (("sender", envelope.sender), ("destination", envelope.to)):
-        why = unsendable_address(address)
+        why = addresses.problem(address)
         if why:
             raise UsageError(f"retrobatch.yaml: {name} {address!r} {why}")
 
@@ -476,12 +476,8 @@ def _refuse_unsendable_settings(envelope: Envelope) -> None:
 def _preflight(c: _Candidate, settings: Settings) -> str:
     """Why a candidate cannot go, found before anything is recorded; '' when it can.
 
-    Settings that cannot go (the sender, a destination) stop the run (exit 2)."""
-    _refuse_unsendable_settings(c.envelope)
-    for address in c.envelope.cc:
-        why = unsendable_address(address)
-        if why:
-            return f"cc {address!r} {why}: nothing was sent"
+    Its addresses were judged when it became a candidate (`_candidate`): here every message
+    is built and measured."""
     probe = new_message_id(c.envelope.sender)
     for part in c.to_send:
         try:

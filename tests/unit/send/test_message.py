@@ -1,13 +1,13 @@
 import email
 from email import policy
 
+from retrobatch import addresses
 from retrobatch.send.message import (
     Envelope,
     build_message,
     encoded_size,
     message_bytes,
     new_message_id,
-    unsendable_address,
 )
 from support.runner_env import SENDER
 
@@ -67,7 +67,8 @@ def test_mime_version_is_on_the_message_not_only_the_part() -> None:
 
 
 def test_unsendable_addresses_are_named() -> None:
-    """The run's preflight asks the one address parser that `check` uses."""
+    """What `run` refuses before recording anything is the one parser's verdict, as in `check`."""
+    unsendable_address = addresses.problem
     assert unsendable_address("finance@brand.example") is None
     assert "ASCII" in str(unsendable_address("jürgen@brand.example"))
     assert "ASCII" in str(unsendable_address("a@brand.example\r\nBcc: x@evil.example"))
