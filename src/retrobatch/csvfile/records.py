@@ -31,8 +31,9 @@ class RawRecord:
 
     @property
     def blank(self) -> bool:
-        """An empty line (a line end only), which `check` warns about and parts leave out."""
-        return not self.raw.rstrip(b"\r\n")
+        """An empty line, or a spreadsheet's row of empty cells (`,,,,`): `check` warns about
+        both as blank lines (csv.blank-line), so split parts leave both out."""
+        return not self.raw.rstrip(b"\r\n").strip(b",")
 
     def fields(self, encoding: str = "utf-8") -> list[str]:
         text = self.raw.decode(encoding, "replace").rstrip("\r\n")

@@ -124,3 +124,18 @@ def test_every_part_keeps_the_header_line_as_written(tmp_path: Path) -> None:
     header = data.splitlines(keepends=True)[0]
     assert all(p.read(path).startswith(header) for p in parts)  # BOM and CRLF included
     assert all(p.rows % 2 == 0 for p in parts)  # both lines of every order together
+
+
+def test_a_row_of_empty_cells_is_left_out_of_split_parts_like_a_blank_line(
+    tmp_path: Path,
+) -> None:
+    """`check` tells a spreadsheet's `,,,,` row as a blank line; the parts agree."""
+    orders = [(f"A-{n}", 1 + n % 4) for n in range(60)]
+    lines = item_csv(orders, newline="\r\n").splitlines(keepends=True)
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"".join([*lines[:10], b",,,,,,,,,,\r\n", *lines[10:]]))
+    split = _split(path, SIZER(f"{SUB}.part-9-of-9.csv", 3000))
+    assert len(split.parts) > 2 and not split.findings
+    bodies = [part.read(path) for part in split.parts]
+    assert not any(b",,,,,,,,,," in body for body in bodies)
+    assert sum(part.rows for part in split.parts) == len(lines) - 1
