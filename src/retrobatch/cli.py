@@ -149,7 +149,8 @@ def _add_fix(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Repair what a spreadsheet export gets wrong, where no guess is needed: byte "
         "order mark, UTF-16, CRLF/CR, ';' or tab delimiters, header spellings, spreadsheet dates "
         "(with --timezone), currency symbols and thousands separators, scattered order lines, "
-        "blank rows. What cannot be repaired is listed with its fix.",
+        "blank rows, and an encoding you state (--encoding). What cannot be repaired is listed "
+        "with its fix.",
     )
     p.add_argument("path", metavar="PATH", help="a submission folder or a file in it")
     p.add_argument(
@@ -158,9 +159,19 @@ def _add_fix(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="the IANA zone the sheet's dates without offset were recorded in "
         "(e.g. America/New_York); never guessed",
     )
+    _encoding_option(p)
     p.add_argument("--dry-run", action="store_true", help="say what would change; write nothing")
     _repo_option(p)
     p.set_defaults(handler=_cmd_fix)
+
+
+def _encoding_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the encoding the CSV was saved in, re-encoded as UTF-8 (e.g. cp1252: Excel's "
+        "'CSV (Comma delimited)' on Windows); never guessed",
+    )
 
 
 @in_project
@@ -171,6 +182,7 @@ def _cmd_fix(args: argparse.Namespace, ws: Project) -> int:
     from retrobatch.repository.submissions import containing
 
     timezone = csvfix.zone(args.timezone) if args.timezone else None
+    encoding = csvfix.encoding_named(args.encoding) if args.encoding else None
     path = Path(args.path)
     if not path.exists() and (ws.root / path).exists():
         path = ws.root / path  # relative to the repository given by --repo
@@ -186,10 +198,15 @@ def _cmd_fix(args: argparse.Namespace, ws: Project) -> int:
         raise UsageError(f"{folder.rel}: cannot tell which CSV to fix: {why}")
     rel = loaded.csv_path.relative_to(ws.root).as_posix()
     result = csvfix.fix_file(
-        loaded.csv_path, rel, loaded.manifest.template, timezone, dry_run=args.dry_run
+        loaded.csv_path,
+        rel,
+        loaded.manifest.template,
+        timezone,
+        dry_run=args.dry_run,
+        encoding=encoding,
     )
     print("\n".join(fix_report.lines(result, dry_run=args.dry_run)))
-    if result.data is not None and not args.dry_run:
+    if result.changed and not args.dry_run:
         print(f"next: review the change (git diff), then: retrobatch check {folder.rel}")
     return 1 if result.unfixed else 0
 
@@ -206,6 +223,7 @@ def _add_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--timezone", metavar="TZ", help="the IANA zone of dates without offset")
     p.add_argument("--description", metavar="TEXT", help="what these rows are, for the manifest")
     p.add_argument("--sheet", metavar="NAME", help="the workbook's sheet (default: the first)")
+    _encoding_option(p)
     _repo_option(p)
     p.set_defaults(handler=_cmd_import)
 
@@ -218,6 +236,9 @@ def _cmd_import(args: argparse.Namespace, ws: Project) -> int:
 
     settings = ws.require_settings()
     timezone = csvfix.zone(args.timezone) if args.timezone else None
+    encoding = csvfix.encoding_named(args.encoding) if args.encoding else None
+    if encoding is not None and Path(args.file).suffix.lower() not in (".csv", ".txt", ".tsv"):
+        raise UsageError(f"--encoding: {Path(args.file).name} is not a CSV file")
     imported = scaffold.import_submission(
         ws.root,
         Path(args.file),
@@ -234,7 +255,7 @@ def _cmd_import(args: argparse.Namespace, ws: Project) -> int:
     read = f" ({imported.source_rows:,} rows)" if imported.source_rows is not None else ""
     print(f"created {folder}/ from {Path(args.file).name}{read}")
     rel = made.csv.relative_to(ws.root).as_posix()
-    result = csvfix.fix_file(made.csv, rel, args.template, timezone)
+    result = csvfix.fix_file(made.csv, rel, args.template, timezone, encoding=encoding)
     print("\n".join(fix_report.lines(result, dry_run=False)))
     if not args.description:
         print(f"fill in the description in {folder}/manifest.yaml, then: retrobatch check {folder}")

@@ -1,29 +1,66 @@
 """`retrobatch fix`: a spreadsheet's CSV export rewritten into the form impact.com takes.
 
-Only changes that lose nothing and need no guess are made: a byte order mark, UTF-16, CRLF or
-CR line ends, `;` or tab delimiters, header spellings of known columns, dates in a spreadsheet's
-forms (to ISO 8601 with the offset of a named time zone, never an assumed one), amounts with a
-currency symbol that matches the row's CurrencyCode or with thousands separators, scattered
-lines of one order, blank rows. Whatever cannot be repaired that way stays a finding with a hint,
-and the file is checked as usual afterwards. The git diff of the pull request is the review.
+Only changes that lose nothing and need no guess are made: a byte order mark, UTF-16 or a
+stated encoding, CRLF or CR line ends, `;` or tab delimiters, header spellings of known
+columns, dates in a spreadsheet's forms (to ISO 8601 with the offset of a named time zone,
+never an assumed one), amounts with a currency symbol that matches the row's CurrencyCode or
+with thousands separators, scattered lines of one order, blank rows. Whatever cannot be
+repaired that way stays a finding with a hint, and the file is checked as usual afterwards.
+The git diff of the pull request is the review.
+
+A file can hold a million rows, so it is streamed, never held: a first pass reads it block by
+block and learns what only the whole file settles (the delimiter, the date order and decimal
+habit of each column, which orders are scattered, whether anything changes at all); a file
+that needs nothing costs that one pass. Otherwise a second pass repairs each block and writes
+it to a temporary file beside the target, which replaces it at the end. A scattered order's
+later lines are found by the byte offsets the first pass noted for them (and for nothing
+else), and written after the order's first lines by seeking to them.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import datetime as dt
 import io
+import os
 import re
-from collections.abc import Iterator
+import stat
+import tempfile
+from array import array
+from bisect import insort
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from itertools import groupby, repeat
 from pathlib import Path
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
+from retrobatch.csvfile import hints
+from retrobatch.csvfile.records import MAX_RECORD_BYTES
+from retrobatch.csvfile.repairs import (
+    CENTS,
+    DATE_FORMS,
+    PLAIN_COLUMN,
+    DayMonth,
+    Separators,
+    fixed_amount,
+    fixed_date,
+)
+from retrobatch.csvfile.source import (
+    Block,
+    LineSource,
+    TooLong,
+    Undecodable,
+    ascii_line_ends,
+    line_offsets,
+    transcode,
+)
 from retrobatch.csvfile.stream import looks_utf16
 from retrobatch.csvfile.templates import Column, Template
-from retrobatch.csvfile.validate import ID_COLUMNS, SCIENTIFIC
+from retrobatch.csvfile.validate import ID_COLUMNS, MAX_FINDINGS, SCIENTIFIC
 from retrobatch.findings import Finding, finding
+
+__all__ = ["SCIENTIFIC", "Change", "FixResult", "fix_bytes", "fix_file", "zone"]
 
 EXAMPLES = 3  # changes shown per kind
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -31,7 +68,7 @@ UTF8_BOM = b"\xef\xbb\xbf"
 
 # What each kind of change is called in the report, in the order it is listed.
 KINDS = {
-    "encoding": "UTF-16 re-encoded as UTF-8",
+    "encoding": "re-encoded as UTF-8",
     "bom": "byte order mark removed",
     "line-ends": "line ends made LF",
     "delimiter": "delimiter made a comma",
@@ -45,37 +82,13 @@ KINDS = {
     "order-regrouped": "lines of an order brought together",
     "quoting": "quoting made minimal",
 }
-
-# Symbols a spreadsheet puts before or after an amount, and the codes each may stand for.
-SYMBOLS = {
-    "$": {"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN"},
-    "US$": {"USD"},
-    "€": {"EUR"},
-    "£": {"GBP"},
-    "¥": {"JPY", "CNY"},
-    "₹": {"INR"},
-    "CHF": {"CHF"},
-    "kr": {"SEK", "NOK", "DKK"},
-    "R$": {"BRL"},
-    "zł": {"PLN"},
-}
-
-_ISO_OFFSET_SPACE = re.compile(
-    r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?))$"
-)
-_ISO_NAIVE = re.compile(
-    r"^(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$"
-)
-_DMY = re.compile(
-    r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp][Mm]))?$"
-)
-_SERIAL = re.compile(r"^[1-9][0-9]{4}(\.[0-9]+)?$")  # 1927 to 2173 as Excel day numbers
-_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
-_MONEY = re.compile(r"^(?P<pre>[^\d\s.,+-]*)\s*(?P<num>\d[\d.,]*)\s*(?P<post>[^\d\s.,+-]*)$")
-_US_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
-_EU_THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+(,\d+)?$")
-_EU_DECIMAL = re.compile(r"^\d+,\d{1,2}$")
-_DOT_DECIMAL = re.compile(r"^\d+\.\d{1,2}$")
+_FILE_KINDS = ("encoding", "bom", "line-ends", "delimiter")  # known before any record is read
+_STRIPPED_KINDS = {"integer", "decimal", "date", "currency", "digest", "enum"}
+_CURRENCY = re.compile(r"[a-z]{3}|[A-Za-z]{3}")
+_LOWER = re.compile(r"[a-z]")
+_EDGE_SPACE = re.compile(r"(?m)^\s|\s$")
+_ASCII_SPACES = (" ", "\t", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\r")
+_BLANK = {d: re.compile(rf"(?m)^(?:[^\S\n]|{re.escape(d)})*$") for d in ",;\t"}
 
 
 @dataclass(frozen=True)
@@ -88,148 +101,264 @@ class Change:
 
 @dataclass
 class FixResult:
-    """What `fix` would change (`data`: the new bytes, None when nothing changes or the file
-    cannot be read) and what it could not repair (findings with hints)."""
+    """What `fix` changed or would change (`changed`; `data`: the new bytes, from `fix_bytes`
+    only) and what it could not repair (findings with hints, at most MAX_FINDINGS listed: the
+    rest are counted in `hidden` and one csv.truncated says so)."""
 
     rel: str
     data: bytes | None = None
+    changed: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[Change]] = field(default_factory=dict)
     unfixed: list[Finding] = field(default_factory=list)
+    hidden: dict[tuple[str, str | None, str], int] = field(default_factory=dict)
+    remarks: list[str] = field(default_factory=list)  # said once, neither change nor problem
+    # Examples and problems with their place in the report, (column, line) or (kind, line):
+    # the passes meet them in another order than the report lists them.
+    _shown: dict[str, list[tuple[tuple[int, ...], int, Change]]] = field(
+        default_factory=dict, repr=False
+    )
+    _problems: list[tuple[tuple[int, ...], int, Finding]] = field(default_factory=list, repr=False)
+    _seq: int = 0
+    _dropped: int = 0
 
-    def note(self, kind: str, change: Change, count: int = 1) -> None:
+    def note(self, kind: str, change: Change, count: int = 1, place: tuple[int, ...] = ()) -> None:
+        self.note_many(kind, [change], count, place)
+
+    def note_many(
+        self, kind: str, changes: Sequence[Change], count: int, place: tuple[int, ...] = ()
+    ) -> None:
+        """`count` changes of one kind, of which `changes` are the first (examples)."""
+        if not count:
+            return
         self.counts[kind] = self.counts.get(kind, 0) + count
-        shown = self.examples.setdefault(kind, [])
-        if len(shown) < EXAMPLES:
-            shown.append(change)
+        shown = self._shown.setdefault(kind, [])
+        for change in changes[:EXAMPLES]:
+            key = (*place, change.line)
+            if len(shown) < EXAMPLES or key < shown[-1][0]:
+                self._seq += 1
+                insort(shown, (key, self._seq, change))
+                del shown[EXAMPLES:]
+        self.examples[kind] = [c for _, _, c in shown]
 
     def cannot(
-        self, code: str, message: str, line: int | None, column: str | None, hint: str
+        self,
+        code: str,
+        message: str,
+        line: int | None,
+        column: str | None,
+        hint: str,
+        place: tuple[int, ...] = (),
     ) -> None:
-        self.unfixed.append(finding(code, self.rel, message, line, column, hint=hint))
+        self._seq += 1
+        found = finding(code, self.rel, message, line, column, hint=hint)
+        self._problems.append(((*place, line or 0), self._seq, found))
+        if len(self._problems) >= 2 * MAX_FINDINGS:
+            self._keep(MAX_FINDINGS)
 
+    def keep_only(self, kinds: Sequence[str]) -> None:
+        """Forget every change but those of `kinds`, and every problem: the file cannot be
+        read past some point, and only that is said."""
+        self.counts = {k: n for k, n in self.counts.items() if k in kinds}
+        self.examples = {k: v for k, v in self.examples.items() if k in kinds}
+        self._shown = {k: v for k, v in self._shown.items() if k in kinds}
+        self._problems.clear()
+        self.hidden.clear()
+        self._dropped = 0
 
-def fix_bytes(
-    raw: bytes, rel: str, template: Template, timezone: ZoneInfo | None = None
-) -> FixResult:
-    """The repaired file for `raw`, and what could not be repaired."""
-    result = FixResult(rel)
-    text = _decoded(raw, result)
-    if text is None:
-        return result
-    if "\r" in text:
-        crlf = text.count("\r\n")
-        lone = text.count("\r") - crlf
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        what = "CRLF" if not lone else ("CR" if not crlf else "CRLF and CR")
-        result.note("line-ends", Change(1, None, what, "LF"), crlf + lone)
-    delimiter = _delimiter(text, template)
-    if delimiter != ",":
-        shown = {";": "';'", "\t": "tab"}[delimiter]
-        result.note("delimiter", Change(1, None, shown, "','"))
-    rows = _rows(text, delimiter, result)
-    if rows is None:
-        return result
-    rows = [r for r in rows if _kept(r, result)]
-    if not rows:
-        return _finish(raw, result, [])
-    header_line, header = rows[0]
-    names = _header(header, template, header_line, result)
-    body = rows[1:]
-    names, body = _trim_empty_columns(names, body, result)
-    columns = [template.columns.get(canonical_name(template, n) or "") for n in names]
-    _fix_values(names, columns, body, template, timezone, result)
-    body = _regrouped(names, body, template, result)
-    return _finish(raw, result, [names, *(r for _, r in body)])
-
-
-def _decoded(raw: bytes, result: FixResult) -> str | None:
-    if looks_utf16(raw):
-        little = raw.startswith(b"\xff\xfe") or (
-            not raw.startswith(b"\xfe\xff") and raw[1:2] == b"\0"
-        )
-        try:
-            text = raw.decode(
-                "utf-16" if raw.startswith(UTF16_BOMS) else "utf-16-le" if little else "utf-16-be"
+    def finish(self) -> FixResult:
+        self._keep(MAX_FINDINGS)
+        self.unfixed = [f for _, _, f in self._problems]
+        if self._dropped:
+            self.unfixed.append(
+                finding(
+                    "csv.truncated",
+                    self.rel,
+                    f"{self._dropped:,} more problems in this file are not listed "
+                    f"(only the first {MAX_FINDINGS:,} are)",
+                )
             )
-        except UnicodeDecodeError:
-            result.cannot(
-                "csv.encoding",
-                "the file starts like UTF-16 but does not decode as UTF-16",
-                1,
-                None,
-                "save it from the spreadsheet as CSV UTF-8",
-            )
-            return None
-        result.note("encoding", Change(1, None, "UTF-16", "UTF-8"))
+        return self
+
+    def _keep(self, n: int) -> None:
+        self._problems.sort(key=lambda p: (p[0], p[1]))
+        for _, _, f in self._problems[n:]:
+            key = (f.code, f.column, f.severity)
+            self.hidden[key] = self.hidden.get(key, 0) + 1
+            self._dropped += 1
+        del self._problems[n:]
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Input:
+    """The bytes to read (the file, or its UTF-8 copy) and how to decode them."""
+
+    fh: BinaryIO
+    encoding: str
+    skip: int = 0  # a byte order mark
+    stated: str | None = None  # the --encoding the person gave, when it is read with it
+
+    def source(self) -> LineSource:
+        return LineSource(self.fh, self.encoding, skip=self.skip)
+
+
+class _Malformed(Exception):
+    def __init__(self, line: int, why: str) -> None:
+        super().__init__(line)
+        self.line = line
+        self.why = why
+
+
+@dataclass
+class _Batch:
+    """Consecutive records: as rows, or (every one as wide as the header, none blank, the
+    header not among them) as columns."""
+
+    starts: Sequence[int]  # the line where each record starts
+    ends: Sequence[int] | None  # where each ends (None: each is one line)
+    rows: list[list[str]] | None
+    cols: list[list[str]] | None
+    text: str  # what they were read from, "\n" line ends
+
+
+class _Records:
+    """The records of the input, a block at a time. Blocks without a quote are split with
+    `str.split` (as the checker's reader does); others go through csv.reader line by line, so
+    the line where each record starts stays exact."""
+
+    def __init__(self, source: LineSource, delimiter: str, width: int | None = None) -> None:
+        self.source = source
+        self.blocks = source.blocks()
+        self.delimiter = delimiter
+        self.width = width  # known once the header is: uniform blocks then come as columns
+
+    def __iter__(self) -> Iterator[_Batch]:
+        d = self.delimiter
+        for block in self.blocks:
+            if '"' in block.text or "\0" in block.text:
+                yield self._parsed(block)
+                continue
+            lines = block.lines
+            numbers = range(block.first, block.first + len(lines))
+            w = self.width
+            if w is not None and lines and set(map(str.count, lines, repeat(d))) == {w - 1}:
+                flat = "\n".join(lines).replace("\n", d).split(d)
+                cols = [flat[j::w] for j in range(w)]
+                if all(map(str.strip, cols[0])):  # a blank record starts with a blank cell
+                    yield _Batch(numbers, None, None, cols, block.text)
+                    continue
+            yield _Batch(numbers, None, [line.split(d) for line in lines], None, block.text)
+
+    def _parsed(self, block: Block) -> _Batch:
+        feed = _Feed(block, self.blocks)
+        reader = csv.reader(feed, delimiter=self.delimiter, strict=True)
+        starts: list[int] = []
+        ends: list[int] = []
+        rows: list[list[str]] = []
+        while not feed.block_done():
+            start = feed.line
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise _Malformed(start, str(exc)) from None
+            starts.append(start)
+            ends.append(feed.line - 1)
+            rows.append(row)
+        return _Batch(starts, ends, rows, None, "".join(feed.taken))
+
+
+class _Feed:
+    """Lines for csv.reader, pulling further blocks when a quoted value runs past one."""
+
+    def __init__(self, block: Block, blocks: Iterator[Block]) -> None:
+        self.lines = block.lines
+        self.index = 0
+        self.line = block.first  # the number of the next line handed out
+        self.taken: list[str] = []
+        self._blocks = blocks
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        while self.index >= len(self.lines):
+            block = next(self._blocks, None)
+            if block is None:
+                raise StopIteration
+            self.lines, self.index = block.lines, 0
+        text = self.lines[self.index] + "\n"
+        self.index += 1
+        self.line += 1
+        self.taken.append(text)
         return text
-    if raw.startswith(UTF8_BOM):
-        raw = raw[len(UTF8_BOM) :]
-        result.note("bom", Change(1, None, "BOM", ""))
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        result.cannot(
-            "csv.encoding",
-            f"line {line} is not UTF-8 (byte 0x{raw[exc.start : exc.start + 1].hex().upper()})",
-            line,
-            None,
-            "save it from the spreadsheet as CSV UTF-8; fix never guesses an encoding",
-        )
-        return None
+
+    def block_done(self) -> bool:
+        return self.index >= len(self.lines)
 
 
-def _delimiter(text: str, template: Template) -> str:
-    """The delimiter under which the first line names the most known columns (comma on a tie)."""
-    first = next((line for line in text.split("\n") if line.strip(",;\t ")), "")
-    best, score = ",", -1
-    for candidate in (",", ";", "\t"):
-        fields = next(csv.reader([first], delimiter=candidate), [])
-        known = sum(1 for f in fields if canonical_name(template, f) is not None)
-        if known > score and (candidate == "," or known > 1):
-            best, score = candidate, known
-    return best
+@dataclass
+class _Body:
+    """A batch's data records: blank ones and the header left out, empty extra cells cut."""
+
+    starts: Sequence[int]
+    ends: Sequence[int] | None
+    rows: list[list[str]] | None  # every record, in order (None: all are in `cols`)
+    cols: list[list[str]]  # the records as wide as the header, by column
+    eligible: list[int] | None  # which of `rows` those are (None: all)
+    blanks: list[tuple[int, list[str]]]
+    trimmed: list[tuple[int, list[str]]]  # (line, the empty cells cut)
+
+    def lines(self) -> Sequence[int]:
+        """The line of each record in `cols`."""
+        if self.eligible is None:
+            return self.starts
+        return [self.starts[i] for i in self.eligible]
+
+    def keys(self, o: int) -> Sequence[str]:
+        if self.rows is None:
+            return self.cols[o]
+        return [row[o] if len(row) > o else "" for row in self.rows]
 
 
-def _rows(text: str, delimiter: str, result: FixResult) -> list[tuple[int, list[str]]] | None:
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    position = 0
+def _body(batch: _Batch, header_line: int, width: int) -> _Body:
+    if batch.cols is not None and batch.starts[0] > header_line:
+        return _Body(batch.starts, None, None, batch.cols, None, [], [])
+    rows = (
+        batch.rows
+        if batch.rows is not None
+        else [list(r) for r in zip(*batch.cols or [], strict=True)]
+    )
+    starts: list[int] = []
+    ends: list[int] = []
+    kept: list[list[str]] = []
+    blanks: list[tuple[int, list[str]]] = []
+    trimmed: list[tuple[int, list[str]]] = []
+    for i, row in enumerate(rows):
+        line = batch.starts[i]
+        if not any(f.strip() for f in row):
+            blanks.append((line, row))
+            continue
+        if line <= header_line:
+            continue
+        if len(row) > width and not any(v.strip() for v in row[width:]):
+            trimmed.append((line, row[width:]))
+            row = row[:width]
+        starts.append(line)
+        ends.append(batch.ends[i] if batch.ends is not None else line)
+        kept.append(row)
+    eligible = [i for i, row in enumerate(kept) if len(row) == width]
+    cols = [list(c) for c in zip(*(kept[i] for i in eligible), strict=True)] or [
+        [] for _ in range(width)
+    ]
+    return _Body(starts, ends, kept, cols, eligible, blanks, trimmed)
 
-    def feed() -> Iterator[str]:
-        nonlocal position
-        for line in lines:
-            position += 1
-            yield line + "\n"
 
-    reader = csv.reader(feed(), delimiter=delimiter, strict=True)
-    rows = []
-    while True:
-        start = position + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return rows
-        except csv.Error as exc:
-            result.cannot(
-                "csv.malformed",
-                f"the record starting on line {start} cannot be read as CSV: {exc}",
-                start,
-                None,
-                "fix this record by hand (a stray quote?); fix changes nothing until then",
-            )
-            return None
-        rows.append((start, row))
-
-
-def _kept(row: tuple[int, list[str]], result: FixResult) -> bool:
-    line, fields = row
-    if any(f.strip() for f in fields):
-        return True
-    result.note("blank-line", Change(line, None, ",".join(fields), ""))
-    return False
+# -- the header ------------------------------------------------------------------------------
 
 
 def canonical_name(template: Template, name: str) -> str | None:
@@ -240,6 +369,17 @@ def canonical_name(template: Template, name: str) -> str | None:
     if found is None:
         found = template.canonical(re.sub(r"[\s_.\-]+", "", stripped))
     return found
+
+
+def _delimiter(first: str, template: Template) -> str:
+    """The delimiter under which the first line names the most known columns (comma on a tie)."""
+    best, score = ",", -1
+    for candidate in (",", ";", "\t"):
+        fields = next(csv.reader([first], delimiter=candidate), [])
+        known = sum(1 for f in fields if canonical_name(template, f) is not None)
+        if known > score and (candidate == "," or known > 1):
+            best, score = candidate, known
+    return best
 
 
 def _header(fields: list[str], template: Template, line: int, result: FixResult) -> list[str]:
@@ -266,308 +406,639 @@ def _spelling(template: Template, name: str) -> str | None:
     return aliases.get(key, canonical)
 
 
-def _trim_empty_columns(
-    names: list[str], body: list[tuple[int, list[str]]], result: FixResult
-) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Trailing nameless columns with no value (a spreadsheet's stray cells) go; so do empty
-    fields past the header's width."""
-    width = len(names)
-    while width > 1 and not names[width - 1].strip():
-        if any(len(r) >= width and r[width - 1].strip() for _, r in body):
-            break
-        width -= 1
-    trimmed = []
-    for line, row in body:
-        if len(row) > width and not any(v.strip() for v in row[width:]):
-            result.note("empty-columns", Change(line, None, ",".join(row[width:]), ""))
-            row = row[:width]
-        trimmed.append((line, row))
-    if width < len(names):
-        result.note("empty-columns", Change(1, None, ",".join(names[width:]), ""))
-        names = names[:width]
-    return names, trimmed
+# -- the repair ------------------------------------------------------------------------------
 
 
-_STRIPPED_KINDS = {"integer", "decimal", "date", "currency", "digest", "enum"}
+def _changes(body_lines: Sequence[int], name: str, values: list[str], new: list[str]) -> list:
+    return [
+        Change(body_lines[k], name, v, n)
+        for k, (v, n) in enumerate(zip(values, new, strict=True))
+        if v != n
+    ]
 
 
-def _fix_values(
-    names: list[str],
-    columns: list[Column | None],
-    body: list[tuple[int, list[str]]],
+def _edges(values: list[str], joined: str) -> bool:
+    """Whether some value has spaces around it (False is sure, True may be wrong)."""
+    if joined.count("\n") != len(values) - 1:
+        return True
+    if joined.isascii():
+        return any(c in joined for c in _ASCII_SPACES)
+    return _EDGE_SPACE.search(joined) is not None
+
+
+class _Repair:
+    def __init__(
+        self,
+        inp: _Input,
+        template: Template,
+        timezone: ZoneInfo | None,
+        result: FixResult,
+    ) -> None:
+        self.inp = inp
+        self.template = template
+        self.timezone = timezone
+        self.result = result
+        self.delimiter = ","
+        self.header_line = 0
+        self.fields: list[str] = []  # the header as written
+        self.names: list[str] = []  # the header as fix writes it
+        self.width = 0
+        self.columns: list[Column | None] = []
+        self.currency_j: int | None = None
+        self.order_j: int | None = None
+        # What the first pass learns.
+        self.day_month: dict[int, DayMonth] = {}
+        self.separators: dict[int, Separators] = {}
+        self.values_change = False  # some value will be repaired, or found unrepairable
+        self.requote = False  # quoting or the final line end differ from csv.writer's
+        self.seen: set[str] = set()
+        self.scattered: dict[str, list[int]] = {}  # order -> its later records (indices)
+        self.frag_starts = array("q")  # records that continue an order met before
+        self.frag_ends = array("q")
+
+    # The passes.
+
+    def run(self, out: BinaryIO | None) -> bool:
+        """Repair into `out` (None: only say what would change); True when something does."""
+        result = self.result
+        first = self._first_line()
+        if first is not None:
+            self.delimiter = _delimiter(first, self.template)
+        if self.delimiter != ",":
+            shown = {";": "';'", "\t": "tab"}[self.delimiter]
+            result.note("delimiter", Change(1, None, shown, "','"))
+        records = _Records(self.inp.source(), self.delimiter)
+        try:
+            header = self._find_header() if first is not None else None
+            if header is None:
+                return self._blank_file(records)
+            self._settle_header(*header)
+            self._scan(records)
+        except _Malformed as exc:
+            for _ in records.blocks:  # line ends and encoding, as the whole file has them
+                pass
+            self._line_ends(records.source)
+            result.keep_only(_FILE_KINDS)
+            result.cannot(
+                "csv.malformed",
+                f"the record starting on line {exc.line} cannot be read as CSV: {exc.why}",
+                exc.line,
+                None,
+                "fix this record by hand (a stray quote?); fix changes nothing until then",
+            )
+            return False
+        self._line_ends(records.source)
+        if not records.source.ends_with_newline:
+            self.requote = True
+        changed = bool(result.counts) or self.requote
+        if self.values_change or self.scattered or (changed and out is not None):
+            changed = self._write(out) or changed
+        if changed and not result.counts:
+            result.note("quoting", Change(1, None, "", ""))
+        return changed
+
+    def _first_line(self) -> str | None:
+        """The first line with something but delimiters and spaces in it."""
+        for block in self.inp.source().blocks():
+            for line in block.lines:
+                if line.strip(",;\t "):
+                    return line
+        return None
+
+    def _blank_file(self, records: _Records) -> bool:
+        """Nothing but blank lines (or nothing): each blank line goes, and the file is empty."""
+        for batch in records:
+            self._note_blanks(_body(batch, 1 << 62, 0))
+        self._line_ends(records.source)
+        return bool(self.result.counts)
+
+    def _find_header(self) -> tuple[int, list[str]] | None:
+        for batch in _Records(self.inp.source(), self.delimiter):
+            rows = batch.rows
+            if rows is None:
+                rows = [list(r) for r in zip(*batch.cols or [], strict=True)]
+            for line, row in zip(batch.starts, rows, strict=True):
+                if any(f.strip() for f in row):
+                    return line, row
+        return None
+
+    def _settle_header(self, line: int, fields: list[str]) -> None:
+        self.header_line = line
+        self.fields = fields
+        self.names = _header(fields, self.template, line, self.result)
+        width = len(self.names)
+        if width > 1 and not self.names[-1].strip():
+            width = self._width(width)
+        if width < len(self.names):
+            cut = self.names[width:]
+            self.result.note("empty-columns", Change(1, None, ",".join(cut), ""), place=(1,))
+            self.names = self.names[:width]
+        self.width = width
+        self.columns = [
+            self.template.columns.get(canonical_name(self.template, n) or "") for n in self.names
+        ]
+        known = [c.name if c else None for c in self.columns]
+        self.currency_j = known.index("CurrencyCode") if "CurrencyCode" in known else None
+        contiguous = self.template.contiguous and self.template.unique
+        if contiguous and self.template.unique[0] in self.names:
+            self.order_j = self.names.index(self.template.unique[0])
+        for j, col in enumerate(self.columns):
+            if col is not None and col.kind == "date":
+                self.day_month[j] = DayMonth()
+            if col is not None and col.kind == "decimal":
+                self.separators[j] = Separators()
+
+    def _width(self, width: int) -> int:
+        """Trailing nameless columns with no value anywhere (a spreadsheet's stray cells) go."""
+        filled = 0  # the widest prefix some record has a value at the end of
+        for batch in _Records(self.inp.source(), self.delimiter):
+            for line, row in zip(batch.starts, batch.rows or [], strict=True):
+                if line <= self.header_line:
+                    continue
+                for k in range(min(len(row), width) - 1, filled - 1, -1):
+                    if row[k].strip():
+                        filled = k + 1
+                        break
+        while width > 1 and not self.names[width - 1].strip() and width > filled:
+            width -= 1
+        return width
+
+    def _line_ends(self, source: LineSource) -> None:
+        crlf, lone = source.crlf, source.lone_cr
+        if crlf or lone:
+            what = "CRLF" if not lone else ("CR" if not crlf else "CRLF and CR")
+            self.result.note("line-ends", Change(1, None, what, "LF"), crlf + lone)
+
+    def _note_blanks(self, body: _Body) -> None:
+        if body.blanks:
+            shown = [Change(n, None, ",".join(r), "") for n, r in body.blanks[:EXAMPLES]]
+            self.result.note_many("blank-line", shown, len(body.blanks))
+        if body.trimmed:
+            shown = [Change(n, None, ",".join(r), "") for n, r in body.trimmed[:EXAMPLES]]
+            self.result.note_many("empty-columns", shown, len(body.trimmed), place=(0,))
+
+    # The first pass: what the whole file settles, and whether anything changes.
+
+    def _scan(self, records: _Records) -> None:
+        if not self.names:
+            return
+        records.width = self.width
+        for batch in records:
+            if not self.result.counts and not self.requote and batch.ends is not None:
+                self._compare(batch)
+            body = _body(batch, self.header_line, self.width)
+            self._note_blanks(body)
+            self._scan_values(body)
+            if self.order_j is not None:
+                self._scan_orders(body)
+        self.seen.clear()
+
+    def _compare(self, batch: _Batch) -> None:
+        """Whether csv.writer writes these records as they are (quoting, mostly)."""
+        rows = batch.rows or []
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        if out.getvalue() != batch.text:
+            self.requote = True
+
+    def _scan_values(self, body: _Body) -> None:
+        lines: Sequence[int] | None = None
+        for j, col in enumerate(self.columns):
+            values = body.cols[j]
+            if col is None or not values:
+                continue
+            if col.kind not in _STRIPPED_KINDS and col.name not in ID_COLUMNS:
+                continue
+            joined = "\n".join(values)
+            stripped = col.kind in _STRIPPED_KINDS
+            if stripped and not self.values_change and _edges(values, joined):
+                self.values_change = any(v != v.strip() for v in values)
+            if col.kind == "currency" and not self.values_change and _LOWER.search(joined):
+                self.values_change = any(_currency(v.strip()) for v in values)
+            if col.name in ID_COLUMNS and "E+" in joined:
+                lines = lines or body.lines()
+                for k, v in enumerate(values):
+                    value = v.strip() if stripped else v
+                    if SCIENTIFIC.fullmatch(value):
+                        self.result.cannot(
+                            "csv.excel-number",
+                            f"{self.names[j]} {value!r} is a number in scientific notation",
+                            lines[k],
+                            self.names[j],
+                            f"Excel damaged this value; export {self.names[j]} as text",
+                            place=(0, j),
+                        )
+            if col.kind == "date" and _date_forms(col, values, joined):
+                self.values_change = True
+                settled = self.day_month[j]
+                for v in values:
+                    settled.add(v)
+            if col.kind == "decimal":
+                seps = self.separators[j]
+                if _plain_column(values, joined):
+                    if not seps.american and CENTS.search(joined):
+                        seps.american = True
+                    continue
+                for v in values:
+                    if seps.add(v.strip()):
+                        self.values_change = True
+
+    def _scan_orders(self, body: _Body) -> None:
+        """Orders met again after other orders: their later records are noted (line and
+        index), as few bytes as possible per order otherwise (the set of OrderIds)."""
+        o = self.order_j
+        assert o is not None
+        keys = body.keys(o)
+        if not keys:
+            return
+        runs = [k for k, _ in groupby(keys)]
+        previous = self._previous
+        fresh = runs[1:] if runs[0] == previous and previous is not None else runs
+        if (
+            "" not in runs
+            and not (self._in_fragment and runs[0] == previous)
+            and len(set(fresh)) == len(fresh)
+            and self.seen.isdisjoint(fresh)
+        ):
+            self.seen.update(fresh)
+            if fresh:
+                self._in_fragment = False
+            self._previous = runs[-1]
+            return
+        ends = body.ends if body.ends is not None else body.starts
+        for i, key in enumerate(keys):
+            if not key:
+                previous = None
+                self._in_fragment = False
+                continue
+            if key != previous:
+                previous = key
+                self._in_fragment = key in self.seen
+                self.seen.add(key)
+            if self._in_fragment:
+                self.scattered.setdefault(key, []).append(len(self.frag_starts))
+                self.frag_starts.append(body.starts[i])
+                self.frag_ends.append(ends[i])
+        self._previous = previous
+
+    _previous: str | None = None
+    _in_fragment = False
+
+    # The second pass: each block repaired and written.
+
+    def _write(self, out: BinaryIO | None) -> bool:
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="") if out is not None else None
+        self.writer = csv.writer(text, lineterminator="\n") if text is not None else None
+        self.regroup = out is not None and bool(self.scattered)
+        self.offsets: dict[int, int] = {}
+        if self.regroup:
+            wanted = sorted({*self.frag_starts, *(e + 1 for e in self.frag_ends)})
+            self.offsets = line_offsets(self.inp.fh, wanted, self.inp.skip)
+        self.fp = 0
+        self.pending: str | None = None
+        self.examples = {
+            key: [] for key in sorted(self.scattered, key=lambda k: self.scattered[k][0])[:3]
+        }
+        self.group_lines: dict[str, list[int]] = {k: [] for k in self.examples}
+        regrouped = len(self.scattered)
+        first_fragment = {k: self.frag_starts[self.scattered[k][0]] for k in self.examples}
+        changed_before = bool(self.result.counts)
+        if self.names:
+            if self.writer is not None:
+                self.writer.writerow(self.names)
+            records = _Records(self.inp.source(), self.delimiter, self.width)
+            for batch in records:
+                self._emit(_body(batch, self.header_line, self.width))
+            if self.pending is not None:
+                self._emit_rows(self._fragments(self.pending))
+        if regrouped:
+            o = self.order_j
+            assert o is not None
+            shown = []
+            for key, line in first_fragment.items():
+                lines = ", ".join(str(n) for n in self.group_lines[key][:4])
+                shown.append(Change(line, self.names[o], key, f"lines {lines} together"))
+            self.result.note_many("order-regrouped", shown, regrouped)
+        if text is not None:
+            text.flush()
+            text.detach()
+        return bool(self.result.counts) or changed_before
+
+    def _emit(self, body: _Body) -> None:
+        if self.regroup:
+            body = self._without_fragments(body)
+        rows = self._repaired(body)
+        o = self.order_j
+        if o is None or not (self.group_lines or self.scattered or self.pending):
+            self._emit_rows(rows)
+            return
+        keys = body.keys(o)
+        if self.group_lines and not self.group_lines.keys().isdisjoint(keys):
+            for line, key in zip(body.starts, keys, strict=True):
+                if key in self.group_lines:
+                    self.group_lines[key].append(line)
+        if not self.regroup or (self.pending is None and self.scattered.keys().isdisjoint(keys)):
+            self._emit_rows(rows)
+            return
+        out: list[Sequence[str]] = []
+        for key, row in zip(keys, rows, strict=True):
+            if self.pending is not None and key != self.pending:
+                out += self._fragments(self.pending)
+                self.pending = None
+            out.append(row)
+            if key and self.pending is None and key in self.scattered:
+                self.pending = key
+        self._emit_rows(out)
+
+    def _without_fragments(self, body: _Body) -> _Body:
+        """The records that stay where they are: an order's later ones go with its first."""
+        frags = self.frag_starts
+        if not body.starts or not (self.fp < len(frags) and frags[self.fp] <= body.starts[-1]):
+            return body
+        rows = (
+            body.rows if body.rows is not None else [list(r) for r in zip(*body.cols, strict=True)]
+        )
+        ends = body.ends if body.ends is not None else body.starts
+        starts_kept: list[int] = []
+        ends_kept: list[int] = []
+        kept: list[list[str]] = []
+        for i, line in enumerate(body.starts):
+            if self.fp < len(frags) and frags[self.fp] == line:
+                self.fp += 1
+                continue
+            starts_kept.append(line)
+            ends_kept.append(ends[i])
+            kept.append(rows[i])
+        return _body(_Batch(starts_kept, ends_kept, kept, None, ""), self.header_line, self.width)
+
+    def _emit_rows(self, rows: Iterator[Sequence[str]] | list[Sequence[str]]) -> None:
+        if self.writer is not None:
+            self.writer.writerows(rows)
+
+    def _fragments(self, key: str) -> list[Sequence[str]]:
+        """An order's later records, read again where the first pass found them."""
+        fh = self.inp.fh
+        here = fh.tell()
+        starts, ends, rows = [], [], []
+        for index in self.scattered.pop(key):
+            start, end = self.frag_starts[index], self.frag_ends[index]
+            fh.seek(self.offsets[start])
+            raw = fh.read(self.offsets[end + 1] - self.offsets[start])
+            text = raw.decode(self.inp.encoding).replace("\r\n", "\n").replace("\r", "\n")
+            lines = [line + "\n" for line in text.split("\n")[: end - start + 1]]
+            starts.append(start)
+            ends.append(end)
+            rows.append(next(csv.reader(lines, delimiter=self.delimiter, strict=True)))
+            if key in self.group_lines:
+                self.group_lines[key].append(start)
+        fh.seek(here)
+        batch = _Batch(starts, ends, rows, None, "")
+        return list(self._repaired(_body(batch, self.header_line, self.width)))
+
+    def _repaired(self, body: _Body) -> Iterator[Sequence[str]] | list[Sequence[str]]:
+        """The records with their values repaired, in order."""
+        cols = body.cols
+        changed = self._repair_values(body)
+        if body.rows is None:
+            return zip(*cols, strict=True)
+        if changed and body.eligible is not None:
+            for j in changed:
+                col = cols[j]
+                for k, i in enumerate(body.eligible):
+                    body.rows[i][j] = col[k]
+        return body.rows
+
+    def _repair_values(self, body: _Body) -> set[int]:
+        result = self.result
+        cols = body.cols
+        if not cols or not cols[0]:
+            return set()
+        lines = body.lines()
+        changed: set[int] = set()
+        for j, col in enumerate(self.columns):
+            if col is None or col.kind not in _STRIPPED_KINDS:
+                continue
+            values = cols[j]
+            name = self.names[j]
+            joined = "\n".join(values)
+            if _edges(values, joined):
+                new = [v.strip() for v in values]
+                found = _changes(lines, name, values, new)
+                if found:
+                    result.note_many("spaces", found, len(found), place=(j,))
+                    cols[j] = values = new
+                    changed.add(j)
+                    joined = "\n".join(values)
+            if col.kind == "currency" and _LOWER.search(joined):
+                new = [v.upper() if _currency(v) else v for v in values]
+                found = _changes(lines, name, values, new)
+                if found:
+                    result.note_many("currency", found, len(found), place=(j,))
+                    cols[j] = new
+                    changed.add(j)
+        for j, settled in self.day_month.items():
+            values = cols[j]
+            col = self.columns[j]
+            assert col is not None
+            if not _date_forms(col, values, "\n".join(values)):
+                continue
+            name, order = self.names[j], settled.order
+            found = []
+            for k, value in enumerate(values):
+                new_value, problem = fixed_date(name, value, order, self.timezone)
+                if problem is not None:
+                    result.cannot(problem[0], problem[1], lines[k], name, problem[2], (1, j))
+                elif new_value is not None:
+                    found.append(Change(lines[k], name, value, new_value))
+                    values[k] = new_value
+            if found:
+                result.note_many("date", found, len(found), place=(j,))
+                changed.add(j)
+        codes = cols[self.currency_j] if self.currency_j is not None else None
+        for j, seps in self.separators.items():
+            values = cols[j]
+            if _plain_column(values, "\n".join(values)):
+                continue
+            name = self.names[j]
+            found = []
+            for k, value in enumerate(values):
+                code = codes[k].strip().upper() if codes is not None else ""
+                new_value, problem = fixed_amount(name, value, code, seps)
+                if problem is not None:
+                    result.cannot(problem[0], problem[1], lines[k], name, problem[2], (2, j))
+                elif new_value is not None:
+                    found.append(Change(lines[k], name, value, new_value))
+                    values[k] = new_value
+            if found:
+                result.note_many("amount", found, len(found), place=(j,))
+                changed.add(j)
+        return changed
+
+
+def _currency(value: str) -> bool:
+    return _CURRENCY.fullmatch(value) is not None and value != value.upper()
+
+
+def _date_forms(col: Column, values: list[str], joined: str) -> bool:
+    """Whether some value of a date column is in a form a repair touches."""
+    pattern = col.joined_pattern
+    if pattern is not None and joined.count("\n") == len(values) - 1 and pattern.fullmatch(joined):
+        return False
+    return DATE_FORMS.search(joined) is not None or joined.count("\n") != len(values) - 1
+
+
+def _plain_column(values: list[str], joined: str) -> bool:
+    """Whether every amount of a column is plain digits (or empty): nothing to repair."""
+    return joined.count("\n") == len(values) - 1 and PLAIN_COLUMN.fullmatch(joined) is not None
+
+
+# -- the entry points ------------------------------------------------------------------------
+
+
+def _open_input(
+    src: BinaryIO, encoding: str | None, result: FixResult, scratch: Callable[[], BinaryIO]
+) -> _Input | None:
+    """How to read the file: as it is (UTF-8 after a byte order mark, or a stated encoding
+    whose line ends are ASCII's), or re-encoded as UTF-8 into `scratch` (UTF-16 and the like).
+    None when it cannot be decoded (the finding says where)."""
+    head = src.read(64)
+    src.seek(0)
+    name = codecs.lookup(encoding).name if encoding is not None else None
+    if name is not None and name not in ("utf-8", "utf-8-sig"):
+        assert encoding is not None
+        if ascii_line_ends(name):
+            already = _utf8_or_ascii(src)
+            if already is None:
+                result.note("encoding", Change(1, None, encoding, "UTF-8"))
+                return _Input(src, name, stated=encoding)
+            if already == "utf-8":
+                result.remarks.append(
+                    f"the file is already UTF-8, so --encoding {encoding} is not applied "
+                    "(reading it as that would garble its accents)"
+                )
+        else:
+            return _transcoded(src, name, encoding, result, scratch)
+    elif name is None and looks_utf16(head):
+        little = head.startswith(b"\xff\xfe") or (
+            not head.startswith(b"\xfe\xff") and head[1:2] == b"\0"
+        )
+        codec = "utf-16" if head.startswith(UTF16_BOMS) else "utf-16-le" if little else "utf-16-be"
+        return _transcoded(src, codec, None, result, scratch)
+    skip = 0
+    if head.startswith(UTF8_BOM):
+        skip = len(UTF8_BOM)
+        result.note("bom", Change(1, None, "BOM", ""))
+    return _Input(src, "utf-8", skip)
+
+
+def _transcoded(
+    src: BinaryIO,
+    codec: str,
+    stated: str | None,
+    result: FixResult,
+    scratch: Callable[[], BinaryIO],
+) -> _Input | None:
+    copy = scratch()
+    try:
+        transcode(src, codec, copy)
+    except Undecodable as exc:
+        if stated is None:
+            result.cannot(
+                "csv.encoding",
+                "the file starts like UTF-16 but does not decode as UTF-16",
+                1,
+                None,
+                "save it from the spreadsheet as CSV UTF-8",
+            )
+        else:
+            _undecodable(result, exc, stated)
+        return None
+    result.note("encoding", Change(1, None, stated or "UTF-16", "UTF-8"))
+    head = copy.read(3)
+    copy.seek(0)
+    return _Input(copy, "utf-8", len(UTF8_BOM) if head == UTF8_BOM else 0, stated)
+
+
+def _utf8_or_ascii(src: BinaryIO) -> str | None:
+    """ "ascii" or "utf-8" when the whole file decodes as such, else None."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    ascii_only = True
+    try:
+        while chunk := src.read(1 << 20):
+            decoder.decode(chunk)
+            ascii_only = ascii_only and chunk.isascii()
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    finally:
+        src.seek(0)
+    return "ascii" if ascii_only else "utf-8"
+
+
+def _undecodable(result: FixResult, exc: Undecodable, stated: str | None) -> None:
+    byte = exc.byte.hex().upper()
+    if stated is None:
+        result.cannot(
+            "csv.encoding",
+            f"line {exc.line} is not UTF-8 (byte 0x{byte})",
+            exc.line,
+            None,
+            hints.for_encoding(exc.raw, result.rel),
+        )
+        return
+    result.cannot(
+        "csv.encoding",
+        f"line {exc.line} is not {stated} (byte 0x{byte})",
+        exc.line,
+        None,
+        f"{stated} does not define this byte: state the encoding the file was saved in "
+        "(--encoding NAME), or save it from the spreadsheet as CSV UTF-8",
+    )
+
+
+def _fix(
+    src: BinaryIO,
+    rel: str,
     template: Template,
     timezone: ZoneInfo | None,
-    result: FixResult,
-) -> None:
-    width = len(names)
-    rows = [(line, row) for line, row in body if len(row) == width]
-    known = [c.name if c else None for c in columns]
-    currency_j = known.index("CurrencyCode") if "CurrencyCode" in known else None
-    for j, col in enumerate(columns):
-        if col is None:
-            continue
-        name = names[j]
-        if col.kind in _STRIPPED_KINDS:
-            for line, row in rows:
-                value = row[j]
-                if value != value.strip():
-                    row[j] = value.strip()
-                    result.note("spaces", Change(line, name, value, row[j]))
-        if col.kind == "currency":
-            for line, row in rows:
-                if re.fullmatch(r"[a-z]{3}|[A-Za-z]{3}", row[j]) and row[j] != row[j].upper():
-                    result.note("currency", Change(line, name, row[j], row[j].upper()))
-                    row[j] = row[j].upper()
-        if col.name in ID_COLUMNS:
-            for line, row in rows:
-                if SCIENTIFIC.fullmatch(row[j]):
-                    result.cannot(
-                        "csv.excel-number",
-                        f"{name} {row[j]!r} is a number in scientific notation",
-                        line,
-                        name,
-                        f"Excel damaged this value; export {name} as text",
-                    )
-    for j, col in enumerate(columns):
-        if col is not None and col.kind == "date":
-            _fix_dates(names[j], j, rows, timezone, result)
-    for j, col in enumerate(columns):
-        if col is not None and col.kind == "decimal":
-            _fix_amounts(names[j], j, currency_j, rows, result)
-
-
-# -- dates -----------------------------------------------------------------------------------
-
-
-def _fix_dates(
-    name: str,
-    j: int,
-    rows: list[tuple[int, list[str]]],
-    timezone: ZoneInfo | None,
-    result: FixResult,
-) -> None:
-    order = day_month_order([row[j] for _, row in rows])
-    for line, row in rows:
-        value = row[j]
-        if not value:
-            continue
-        spaced = _ISO_OFFSET_SPACE.match(value)
-        if spaced:
-            row[j] = f"{spaced[1]}T{spaced[2]}"
-            result.note("date", Change(line, name, value, row[j]))
-            continue
-        naive, form = _naive_date(value, order)
-        if naive is None:
-            if form:
-                result.cannot(
-                    "csv.bad-date", f"{name} {value!r}: {form}", line, name, _date_hint(form)
-                )
-            continue
-        if timezone is None:
-            result.cannot(
-                "csv.bad-date",
-                f"{name} {value!r} has no offset ({form})",
-                line,
-                name,
-                f"run `retrobatch fix --timezone ZONE` with the zone these times were recorded "
-                f"in (e.g. America/New_York): {naive:%Y-%m-%dT%H:%M:%S}±HH:MM",
-            )
-            continue
-        first = naive.replace(tzinfo=timezone, fold=0)
-        second = naive.replace(tzinfo=timezone, fold=1)
-        if first.utcoffset() != second.utcoffset():
-            result.cannot(
-                "csv.bad-date",
-                f"{name} {value!r} falls in a daylight-saving change of {timezone.key}: "
-                "it names no single instant",
-                line,
-                name,
-                "write this one with its offset (e.g. -04:00 or -05:00)",
-            )
-            continue
-        row[j] = first.isoformat()
-        result.note("date", Change(line, name, value, row[j]))
-
-
-def day_month_order(values: list[str]) -> str | None:
-    """ "MD" or "DM" for the column's slashed dates when the values settle it, else None."""
-    month_first = day_first = True
-    seen = False
-    for value in values:
-        m = _DMY.match(value.strip())
-        if m is None or m[2] == ".":
-            continue
-        seen = True
-        a, b = int(m[1]), int(m[3])
-        month_first = month_first and a <= 12 and b <= 31
-        day_first = day_first and b <= 12 and a <= 31
-    if not seen or month_first == day_first:
-        return None
-    return "MD" if month_first else "DM"
-
-
-def _naive_date(value: str, order: str | None) -> tuple[dt.datetime | None, str]:
-    """The local date-time a spreadsheet form names, and the form's name ("" when the value is
-    not a form fix knows, or already has an offset). None with a form: the form is known but
-    the value cannot be read unambiguously."""
-    m = _ISO_NAIVE.match(value)
-    if m:
-        fraction = int((m[7] or "0").ljust(6, "0"))
-        parts = [int(p) for p in m.groups()[:5]]
-        return _datetime(*parts, int(m[6] or 0), fraction), "YYYY-MM-DD hh:mm"
-    m = _DMY.match(value)
-    if m:
-        a, sep, b, year = int(m[1]), m[2], int(m[3]), int(m[4])
-        hour, minute, second = int(m[5]), int(m[6]), int(m[7] or 0)
-        if m[8]:
-            if not 1 <= hour <= 12:
-                return None, "a 12-hour time outside 1..12"
-            hour = hour % 12 + (12 if m[8].lower() == "pm" else 0)
-        if sep == ".":
-            order, form = "DM", "D.M.YYYY hh:mm"
-        else:
-            form = f"M{sep}D{sep}YYYY hh:mm" if order == "MD" else f"D{sep}M{sep}YYYY hh:mm"
-        if order is None:
-            return None, "day and month cannot be told apart in this column"
-        month, day = (a, b) if order == "MD" else (b, a)
-        return _datetime(year, month, day, hour, minute, second), form
-    if _SERIAL.match(value):
-        try:
-            days = Decimal(value)
-            seconds = int((days * 86400).to_integral_value())
-            return _EXCEL_EPOCH + dt.timedelta(seconds=seconds), "an Excel serial number"
-        except (InvalidOperation, OverflowError):
-            return None, ""
-    return None, ""
-
-
-def _datetime(*parts: int) -> dt.datetime | None:
+    encoding: str | None,
+    out: BinaryIO | None,
+    scratch: Callable[[], BinaryIO],
+) -> FixResult:
+    result = FixResult(rel)
+    inp = _open_input(src, encoding, result, scratch)
+    if inp is None:
+        return result.finish()
     try:
-        return dt.datetime(*parts)  # type: ignore[misc]
-    except ValueError:
-        return None
+        result.changed = _Repair(inp, template, timezone, result).run(out)
+    except Undecodable as exc:
+        result.keep_only(("encoding", "bom"))
+        _undecodable(result, exc, inp.stated)
+    except TooLong as exc:
+        result.keep_only(("encoding", "bom"))
+        result.cannot(
+            "csv.record-too-long",
+            f"line {exc.line} runs past {MAX_RECORD_BYTES // (1024 * 1024)} MiB without ending",
+            exc.line,
+            None,
+            "no e-mail could carry it: this is not a CSV export; fix changes nothing",
+        )
+    return result.finish()
 
 
-def _date_hint(form: str) -> str:
-    if "apart" in form:
-        return "write the dates as YYYY-MM-DDThh:mm:ss with their offset"
-    return "write this date as YYYY-MM-DDThh:mm:ss with its offset"
-
-
-def iso_form(value: str, order: str | None = "MD") -> str | None:
-    """The ISO 8601 form (without offset) of a spreadsheet date, for a hint; None if unknown."""
-    naive, _form = _naive_date(value.strip(), order)
-    return f"{naive:%Y-%m-%dT%H:%M:%S}" if naive else None
-
-
-# -- amounts ---------------------------------------------------------------------------------
-
-
-def _fix_amounts(
-    name: str,
-    j: int,
-    currency_j: int | None,
-    rows: list[tuple[int, list[str]]],
-    result: FixResult,
-) -> None:
-    numbers = [_MONEY.match(row[j]) for _, row in rows]
-    plain = [m["num"] for m in numbers if m]
-    european = any(_EU_DECIMAL.match(n) or _EU_THOUSANDS.match(n) for n in plain if "," in n)
-    american = any(_DOT_DECIMAL.match(n) or _US_THOUSANDS.match(n) for n in plain)
-    for (line, row), m in zip(rows, numbers, strict=True):
-        if m is None or (not m["pre"] and not m["post"] and re.fullmatch(r"\d+(\.\d+)?", row[j])):
-            continue
-        value = row[j]
-        marker = m["pre"] or m["post"]
-        if m["pre"] and m["post"]:
-            continue
-        if marker:
-            code = row[currency_j].strip().upper() if currency_j is not None else ""
-            if code not in SYMBOLS.get(marker, {marker.upper()}):
-                why = f"CurrencyCode {code}" if code else "no CurrencyCode to match it"
-                result.cannot(
-                    "csv.type",
-                    f"{name} {value!r} carries {marker!r} and the row has {why}",
-                    line,
-                    name,
-                    "write the amount without a currency symbol and give its CurrencyCode",
-                )
-                continue
-        number = _plain_number(m["num"], european, american)
-        if number is None:
-            continue
-        if number != value:
-            row[j] = number
-            result.note("amount", Change(line, name, value, number))
-
-
-def _plain_number(text: str, european: bool, american: bool) -> str | None:
-    """`1,234.50` -> `1234.50` (or `1.234,50` in a column that writes decimal commas); None
-    when the column mixes both habits and so the separators cannot be read for sure."""
-    if re.fullmatch(r"\d+(\.\d+)?", text) and not (european and "." in text):
-        return text
-    if "," in text and "." in text:  # both separators: the last one is the decimal point
-        if _US_THOUSANDS.match(text) and "." in text:
-            return text.replace(",", "")
-        if _EU_THOUSANDS.match(text) and "," in text:
-            return text.replace(".", "").replace(",", ".")
-        return None
-    if european and american:
-        return None
-    if _US_THOUSANDS.match(text) and not european:
-        return text.replace(",", "")
-    if european and (_EU_DECIMAL.match(text) or _EU_THOUSANDS.match(text)):
-        return text.replace(".", "").replace(",", ".")
-    return None
-
-
-def money_hint(value: str) -> str | None:
-    """The plain form of an amount written with a symbol or thousands separators, for a hint."""
-    m = _MONEY.match(value.strip())
-    if m is None:
-        return None
-    number = _plain_number(m["num"], False, True)
-    return number if number and number != value else None
-
-
-# -- orders ----------------------------------------------------------------------------------
-
-
-def _regrouped(
-    names: list[str], body: list[tuple[int, list[str]]], template: Template, result: FixResult
-) -> list[tuple[int, list[str]]]:
-    """Item-level: an order's lines together, at its first appearance, otherwise in file order."""
-    if not template.contiguous or not template.unique or template.unique[0] not in names:
-        return body
-    o = names.index(template.unique[0])
-    groups: dict[str, list[tuple[int, list[str]]]] = {}
-    previous = None
-    scattered: dict[str, int] = {}
-    for k, (line, row) in enumerate(body):
-        key = row[o] if len(row) > o and row[o] else f"\0{k}"  # no order: stays where it is
-        if key in groups and previous != key:
-            scattered.setdefault(key, line)
-        groups.setdefault(key, []).append((line, row))
-        previous = key
-    for key, line in scattered.items():
-        lines = ", ".join(str(n) for n, _ in groups[key][:4])
-        result.note("order-regrouped", Change(line, names[o], key, f"lines {lines} together"))
-    return [item for group in groups.values() for item in group]
-
-
-# -- output ----------------------------------------------------------------------------------
-
-
-def _finish(raw: bytes, result: FixResult, rows: list[list[str]]) -> FixResult:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for row in rows:
-        writer.writerow(row)
-    data = out.getvalue().encode("utf-8")
-    if data != raw:
-        if not result.counts:
-            result.note("quoting", Change(1, None, "", ""))
-        result.data = data
+def fix_bytes(
+    raw: bytes,
+    rel: str,
+    template: Template,
+    timezone: ZoneInfo | None = None,
+    encoding: str | None = None,
+) -> FixResult:
+    """The repaired file for `raw` (`data`, None when nothing changes), and what could not be
+    repaired."""
+    out = io.BytesIO()
+    result = _fix(io.BytesIO(raw), rel, template, timezone, encoding, out, io.BytesIO)
+    if result.changed:
+        result.data = out.getvalue()
     return result
 
 
@@ -586,18 +1057,59 @@ def zone(name: str) -> ZoneInfo:
         ) from None
 
 
-def fix_file(
-    path: Path, rel: str, template: str, timezone: ZoneInfo | None, *, dry_run: bool = False
-) -> FixResult:
-    """Repair one submission's CSV in place (or only say what would change)."""
-    from retrobatch.csvfile.templates import load_template
+def encoding_named(name: str) -> str:
+    """`--encoding NAME` checked: a text encoding Python's codecs know (cp1252, latin-1, ...)."""
     from retrobatch.errors import UsageError
 
     try:
-        raw = path.read_bytes()
+        b"".decode(name)
+    except LookupError:
+        raise UsageError(
+            f"--encoding {name!r}: not a text encoding Python knows (e.g. cp1252 for Excel's "
+            "'CSV (Comma delimited)' on Windows, latin-1, utf-16)"
+        ) from None
+    return name
+
+
+def fix_file(
+    path: Path,
+    rel: str,
+    template: str,
+    timezone: ZoneInfo | None,
+    *,
+    dry_run: bool = False,
+    encoding: str | None = None,
+) -> FixResult:
+    """Repair one submission's CSV in place (or only say what would change). The repaired
+    file is written beside it and replaces it only when whole and different."""
+    from retrobatch.csvfile.templates import load_template
+    from retrobatch.errors import UsageError
+
+    folder = path.parent
+
+    def scratch() -> BinaryIO:
+        return tempfile.TemporaryFile(dir=folder)
+
+    try:
+        src = path.open("rb")
     except OSError as exc:
         raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
-    result = fix_bytes(raw, rel, load_template(template), timezone)
-    if result.data is not None and not dry_run:
-        path.write_bytes(result.data)
+    with src:
+        if dry_run:
+            return _fix(src, rel, load_template(template), timezone, encoding, None, scratch)
+        try:
+            out = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, then renamed)
+                dir=folder, prefix=f".{path.name}.", suffix=".fixing", delete=False
+            )
+        except OSError as exc:
+            raise UsageError(f"{rel}: cannot write beside it: {exc.strerror}") from None
+        try:
+            with out:
+                result = _fix(src, rel, load_template(template), timezone, encoding, out, scratch)
+            if result.changed:
+                os.chmod(out.name, stat.S_IMODE(path.stat().st_mode))
+                os.replace(out.name, path)
+        finally:
+            if os.path.exists(out.name):
+                os.unlink(out.name)
     return result

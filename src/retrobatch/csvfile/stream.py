@@ -18,6 +18,7 @@ from operator import add
 from pathlib import Path
 from typing import BinaryIO
 
+from retrobatch.csvfile import hints
 from retrobatch.csvfile.records import MAX_RECORD_BYTES
 from retrobatch.findings import Finding, finding
 
@@ -110,12 +111,16 @@ class _Blocks:
                 self._stop(finding("csv.nul-byte", self._rel, _binary(line), line))
             line = first + data.count(b"\n", 0, exc.start)
             byte = data[exc.start : exc.start + 1].hex().upper()
+            start = data.rfind(b"\n", 0, exc.start) + 1
+            end = data.find(b"\n", exc.start)
+            raw = data[start : end if end >= 0 else len(data)]
             self._stop(
                 finding(
                     "csv.encoding",
                     self._rel,
                     f"line {line} is not UTF-8 (byte 0x{byte}): save the file as UTF-8",
                     line,
+                    hint=hints.for_encoding(raw, self._rel),
                 )
             )
         lines = text.split("\n")

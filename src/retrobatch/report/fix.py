@@ -19,9 +19,12 @@ def lines(result: FixResult, *, dry_run: bool) -> list[str]:
                 out.append(f"  {label}: {n:,}" + (f" ({examples})" if examples else ""))
     else:
         out.append(f"{result.rel}: nothing to change")
+    out += [f"  note: {remark}" for remark in result.remarks]
     if result.unfixed:
-        out.append(f"not fixed ({plural(len(result.unfixed), 'problem')}):")
-        out += ["  " + line for line in render_findings(result.unfixed)]
+        listed = sum(1 for f in result.unfixed if f.code != "csv.truncated")
+        total = listed + sum(result.hidden.values())
+        out.append(f"not fixed ({plural(total, 'problem')}):")
+        out += ["  " + line for line in render_findings(result.unfixed, result.hidden)]
     return out
 
 
