@@ -121,8 +121,11 @@ CATALOGUE: dict[str, Entry] = {
         "error",
         "not UTF-8",
         "impact.com documents no encoding; retrobatch reads and sends UTF-8 so that the file, "
-        "its review and its sha256 agree. An error because the checker cannot read the rest",
-        "save the file as UTF-8 (in a spreadsheet: CSV UTF-8)",
+        "its review and its sha256 agree. An error because the checker cannot read the rest. "
+        "No encoding is guessed: the hint shows the line as Windows-1252 (what Excel's 'CSV "
+        "(Comma delimited)' writes on Windows) reads it",
+        "save the file as UTF-8 (in a spreadsheet: CSV UTF-8), or state the encoding it was "
+        "saved in: retrobatch fix --encoding cp1252 PATH (any encoding Python knows)",
     ),
     "csv.bom": _r(
         "warning",

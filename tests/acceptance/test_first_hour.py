@@ -192,3 +192,65 @@ def test_expected_forms_are_spelled_out(
     assert "id: '2026-11-20 Outage' is not YYYY-MM-DD-slug" in out
     assert "requested_by: 'Ana <ana>' is not an e-mail address (name@domain.example" in out
     assert out.count("requested_by") == 1
+
+
+# -- Windows-1252: stated, never guessed ---------------------------------------------------------
+
+
+def test_a_windows_1252_export_is_shown_then_fixed_when_the_encoding_is_stated(
+    factory: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What Excel on Windows saves as "CSV (Comma delimited)": Windows-1252 bytes."""
+    rows = item_rows("A-1").replace("Shoes", "Chaussures de randonnée")
+    folder = factory.submission("2026-11-20-outage", None)
+    csv_path = folder / "conversions.csv"
+    csv_path.write_bytes(rows.encode("cp1252"))
+    assert check(factory) == 1
+    out = capsys.readouterr().out
+    rel = "submissions/2026-11-20-outage/conversions.csv"
+    assert f"{rel}:2: line 2 is not UTF-8 (byte 0xE9)" in out
+    assert "in Windows-1252 this line reads '" in out and "Chaussures de randonnée" in out
+    assert f"run `retrobatch fix --encoding cp1252 {rel}`" in out
+    fix = ["fix", rel, "--repo", str(factory.root)]
+    assert main(fix) == 1  # without --encoding: nothing is guessed, nothing written
+    assert csv_path.read_bytes() == rows.encode("cp1252")
+    assert "fix never guesses an encoding" in capsys.readouterr().out
+    assert main([*fix, "--encoding", "cp1252", "--dry-run"]) == 0
+    assert csv_path.read_bytes() == rows.encode("cp1252")
+    assert main([*fix, "--encoding", "cp1252"]) == 0
+    out = capsys.readouterr().out
+    assert "re-encoded as UTF-8: 1 (line 1: 'cp1252' -> 'UTF-8')" in out
+    assert csv_path.read_text(encoding="utf-8") == rows
+    assert check(factory) == 0
+    capsys.readouterr()
+    assert main([*fix, "--encoding", "cp1252"]) == 0  # the same command again: no mojibake
+    out = capsys.readouterr().out
+    assert "nothing to change" in out and "already UTF-8" in out
+    assert csv_path.read_text(encoding="utf-8") == rows
+
+
+def test_import_takes_the_encoding_of_a_csv_export(
+    factory: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "export.csv"
+    rows = item_rows("A-1").replace("Shoes", "Café")
+    export.write_bytes(rows.replace(",", ";").encode("cp1252"))
+    sub = "2026-11-20-outage"
+    args = ["import", str(export), "--id", sub, "--template", "item-level", "--event-type",
+            "12345", "--description", "Orders lost", "--repo", str(factory.root)]  # fmt: skip
+    assert main([*args, "--encoding", "cp1252"]) == 0
+    data = (factory.root / "submissions" / sub / "conversions.csv").read_text(encoding="utf-8")
+    assert data == rows
+    assert check(factory) == 0
+
+
+def test_an_unknown_encoding_is_one_line(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    factory.submission("2026-11-20-outage", item_rows("A-1"))
+    args = ["fix", "submissions/2026-11-20-outage", "--repo", str(factory.root)]
+    assert main([*args, "--encoding", "klingon"]) == 2
+    err = capsys.readouterr().err
+    assert "--encoding 'klingon': not a text encoding Python knows" in err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert main([*args, "--encoding", "base64"]) == 2  # a codec, but not of text

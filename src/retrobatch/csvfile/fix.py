@@ -1062,8 +1062,9 @@ def encoding_named(name: str) -> str:
     from retrobatch.errors import UsageError
 
     try:
-        b"".decode(name)
-    except LookupError:
+        codecs.lookup(name)
+        "a".encode(name)  # LookupError for a codec of bytes (base64, zlib)
+    except (LookupError, UnicodeError):
         raise UsageError(
             f"--encoding {name!r}: not a text encoding Python knows (e.g. cp1252 for Excel's "
             "'CSV (Comma delimited)' on Windows, latin-1, utf-16)"

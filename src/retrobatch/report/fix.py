@@ -24,7 +24,8 @@ def lines(result: FixResult, *, dry_run: bool) -> list[str]:
         listed = sum(1 for f in result.unfixed if f.code != "csv.truncated")
         total = listed + sum(result.hidden.values())
         out.append(f"not fixed ({plural(total, 'problem')}):")
-        out += ["  " + line for line in render_findings(result.unfixed, result.hidden)]
+        hidden = {(result.rel, code, column): n for (code, column, _), n in result.hidden.items()}
+        out += ["  " + line for line in render_findings(result.unfixed, hidden)]
     return out
 
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retrobatch.cli import main
-from retrobatch.csvfile.fix import fix_bytes
+from retrobatch.csvfile.fix import Change, fix_bytes, fix_file
 from retrobatch.csvfile.templates import load_template
 from support.repo_factory import RepoFactory
 
@@ -296,3 +296,194 @@ def test_a_modification_file_keeps_impact_coms_reset_spelling() -> None:
     mods = load_template("modifications")
     result = fix_bytes(b"oid,Action Tracker Id,reason\r\nA-1,12345,RESET\r\n", "x.csv", mods)
     assert result.data == b"Oid,ActionTrackerId,Reason\nA-1,12345,RESET\n"
+
+
+# -- streaming: files of many blocks, read and written without holding them -------------------
+
+
+def canonical_orders(orders: int) -> list[list[str]]:
+    """Valid item-level rows, 1-3 lines per order; every 7th order's note holds a line break
+    and a ';' (quoted), so that quoted records cross block boundaries too."""
+    rows = []
+    for n in range(orders):
+        for k in range(1 + n % 3):
+            note = f"line one;\nline two {n}" if n % 7 == 0 else f"plain {n}"
+            rows.append(["1000", "12345", "2026-11-20T14:05:00-05:00", f"A-{n}", f"click-{n}",
+                         f"c{n}", "USD", f"{1000 + n % 900}.50", note, f"S{k}", "1"])  # fmt: skip
+    return rows
+
+
+def messy_export(rows: list[list[str]], *, line_end: str = "\r\n") -> bytes:
+    """The rows as Excel writes them with a ';' separator and a US locale: BOM, CRLF,
+    `$1,234.50`, `11/20/2026 14:05`; the last line of every 10th order moved to the end."""
+    header = ["Campaign Id", "ActionTrackerID", "Event Date", "Order Id", "ClickId",
+              "CustomerId", "Currency", "ItemPrice", "Note", "SKU", "Quantity"]  # fmt: skip
+    kept, moved = [], []
+    for i, row in enumerate(rows):
+        messy = list(row)
+        messy[2] = "11/20/2026 14:05"
+        whole, cents = row[7].split(".")
+        messy[7] = f"${int(whole):,}.{cents}"
+        n = int(row[3][2:])
+        last = i + 1 == len(rows) or rows[i + 1][3] != row[3]
+        scattered = n % 10 == 0 and last and (i > 0 and rows[i - 1][3] == row[3])
+        (moved if scattered else kept).append(messy)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator=line_end)
+    writer.writerow(header)
+    writer.writerows(kept + moved)
+    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+
+
+def expected_csv(rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["CampaignId", "ActionTrackerId", "EventDate", "OrderId", "ClickId",
+                     "CustomerId", "CurrencyCode", "ItemPrice", "Note", "Sku",
+                     "Quantity"])  # fmt: skip
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+@pytest.mark.parametrize("line_end", ["\r\n", "\r"])
+def test_a_file_of_many_blocks_is_repaired_as_a_whole(tmp_path: Path, line_end: str) -> None:
+    """Over 1 MB (several 256 KiB blocks): every repair at once, scattered orders brought back
+    from far away (by seeking to them), quoted line breaks across blocks, in place."""
+    rows = canonical_orders(6000)
+    raw = messy_export(rows, line_end=line_end)
+    assert len(raw) > 3 * (1 << 18)
+    path = tmp_path / "conversions.csv"
+    path.write_bytes(raw)
+    path.chmod(0o644)
+    dry = fix_file(path, "conversions.csv", "item-level", NY, dry_run=True)
+    assert path.read_bytes() == raw and dry.changed
+    result = fix_file(path, "conversions.csv", "item-level", NY)
+    assert path.read_bytes() == expected_csv(rows)
+    assert (path.stat().st_mode & 0o777) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conversions.csv"]  # no leftovers
+    assert result.counts == dry.counts and result.examples == dry.examples
+    scattered = sum(1 for n in range(6000) if n % 10 == 0 and n % 3 != 0)
+    assert result.counts["order-regrouped"] == scattered
+    assert result.counts["date"] == len(rows) and result.counts["amount"] == len(rows)
+    first = result.examples["order-regrouped"][0]
+    assert first.before == "A-10" and first.after.startswith("lines ")
+    assert result.examples["date"][0].line == 2 and not result.unfixed
+    # the same bytes through fix_bytes; a second run changes nothing and rewrites nothing
+    assert fix_bytes(raw, "x.csv", ITEM, NY).data == expected_csv(rows)
+    before = path.stat()
+    again = fix_file(path, "conversions.csv", "item-level", NY)
+    assert not again.changed and again.counts == {}
+    assert path.stat().st_ino == before.st_ino and path.stat().st_mtime_ns == before.st_mtime_ns
+
+
+def test_a_clean_file_is_read_once_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "conversions.csv"
+    path.write_bytes(expected_csv(canonical_orders(3000)))
+    before = path.stat()
+    result = fix_file(path, "conversions.csv", "item-level", None)
+    assert not result.changed and result.counts == {} and not result.unfixed
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+
+
+def test_utf16_with_scattered_orders_is_regrouped() -> None:
+    text = "OrderId\tSku\tEventDate\tCampaignId\r\nA-1\tS1\t2026-11-20T10:00Z\t1\r\n"
+    text += "A-2\tS1\t2026-11-20T10:00Z\t1\r\nA-1\tS2\t2026-11-20T10:00Z\t1\r\n"
+    result = fix_bytes(text.encode("utf-16"), "x.csv", ITEM)
+    assert parsed(result.data or b"") == [
+        ["OrderId", "Sku", "EventDate", "CampaignId"],
+        ["A-1", "S1", "2026-11-20T10:00Z", "1"],
+        ["A-1", "S2", "2026-11-20T10:00Z", "1"],
+        ["A-2", "S1", "2026-11-20T10:00Z", "1"],
+    ]
+    assert result.examples["order-regrouped"][0].after == "lines 2, 4 together"
+
+
+def test_a_malformed_record_far_down_changes_nothing(tmp_path: Path) -> None:
+    rows = canonical_orders(4000)
+    raw = messy_export(rows) + b'1000;12345;x;"A-9"x;c;c;USD;1;n;S;1\r\n'
+    path = tmp_path / "conversions.csv"
+    path.write_bytes(raw)
+    result = fix_file(path, "conversions.csv", "item-level", NY)
+    assert path.read_bytes() == raw and not result.changed
+    [problem] = result.unfixed
+    assert problem.code == "csv.malformed" and problem.line == raw.count(b"\n")
+    assert set(result.counts) == {"bom", "line-ends", "delimiter"}
+
+
+def test_problems_past_a_thousand_are_counted_not_listed() -> None:
+    rows = ["OrderId,EventDate,CampaignId,ClickId"]
+    rows += [f"A-{n},11/20/2026 14:05,1,c{n}" for n in range(1500)]
+    result = fix_bytes(("\n".join(rows) + "\n").encode(), "x.csv", ORDER, None)
+    assert result.data is None
+    listed = [f for f in result.unfixed if f.code == "csv.bad-date"]
+    assert len(listed) == 1000 and [f.line for f in listed[:2]] == [2, 3]
+    assert result.unfixed[-1].code == "csv.truncated"
+    assert result.hidden == {("csv.bad-date", "EventDate", "error"): 500}
+    from retrobatch.report.fix import lines
+
+    report = "\n".join(lines(result, dry_run=True))
+    assert "not fixed (1,500 problems)" in report and "1,500 rows" in report
+
+
+def test_empty_trailing_columns_are_judged_on_the_whole_file() -> None:
+    header = "OrderId,EventDate,CampaignId,ClickId,,"
+    body = [f"A-{n},2026-11-20T10:00Z,1,c,," for n in range(3000)]
+    filled = fix_bytes("\n".join([header, *body, "A-x,2026-11-20T10:00Z,1,c,,late"]).encode()
+                       + b"\n", "x.csv", ORDER)  # fmt: skip
+    assert filled.data is None  # the last row has a value there: the column stays
+    empty = fix_bytes(("\n".join([header, *body]) + "\n").encode(), "x.csv", ORDER)
+    assert parsed(empty.data or b"")[0] == ["OrderId", "EventDate", "CampaignId", "ClickId"]
+    assert empty.counts["empty-columns"] == 3001
+
+
+# -- encodings: stated, never guessed ---------------------------------------------------------
+
+CP1252 = (
+    "OrderId,EventDate,CampaignId,ClickId,CustomerId\nA-1,2026-11-20T10:00Z,1,c,Café “Ünïcode”\n"
+)
+
+
+def test_a_stated_windows_1252_file_becomes_utf8_and_a_second_run_changes_nothing() -> None:
+    raw = CP1252.encode("cp1252")
+    result = fix_bytes(raw, "x.csv", ORDER, encoding="cp1252")
+    assert result.data == CP1252.encode("utf-8")
+    assert result.examples["encoding"] == [Change(1, None, "cp1252", "UTF-8")]
+    from retrobatch.report.fix import lines
+
+    assert "re-encoded as UTF-8: 1 (line 1: 'cp1252' -> 'UTF-8')" in "\n".join(
+        lines(result, dry_run=False)
+    )
+    again = fix_bytes(result.data, "x.csv", ORDER, encoding="cp1252")
+    assert again.data is None and again.counts == {} and not again.unfixed
+    assert "already UTF-8" in again.remarks[0]  # 'Café' is not read again as 'CafÃ©'
+    ascii_only = fix_bytes(b"OrderId,ClickId\nA-1,c\n", "x.csv", ORDER, encoding="latin-1")
+    assert ascii_only.data is None and ascii_only.counts == {} and not ascii_only.remarks
+
+
+def test_a_byte_the_stated_encoding_does_not_define_is_a_finding_with_its_line() -> None:
+    raw = b"OrderId,ClickId\nA-1,c\nA-2,\x81x\n"  # 0x81: undefined in Windows-1252
+    result = fix_bytes(raw, "x.csv", ORDER, encoding="cp1252")
+    [problem] = result.unfixed
+    assert (problem.code, problem.line) == ("csv.encoding", 3)
+    assert problem.message == "line 3 is not cp1252 (byte 0x81)" and result.data is None
+
+
+def test_utf16_can_be_stated_too() -> None:
+    result = fix_bytes(CP1252.encode("utf-16"), "x.csv", ORDER, encoding="utf-16")
+    assert result.data == CP1252.encode("utf-8")
+
+
+def test_without_encoding_the_hint_shows_the_line_as_windows_1252_reads_it() -> None:
+    result = fix_bytes(CP1252.encode("cp1252"), "sub/conversions.csv", ORDER)
+    [problem] = result.unfixed
+    assert problem.message == "line 2 is not UTF-8 (byte 0xE9)" and result.data is None
+    hint = problem.hint or ""
+    assert "in Windows-1252 this line reads 'A-1,2026-11-20T10:00Z,1,c,Café “Ünïcode”'" in hint
+    assert "`retrobatch fix --encoding cp1252 sub/conversions.csv`" in hint
+    assert "never guesses" in hint
+
+
+def test_a_line_windows_1252_cannot_read_gets_no_reading() -> None:
+    result = fix_bytes(b"OrderId,ClickId\nA-1,\xe9\x81\n", "x.csv", ORDER)
+    hint = result.unfixed[0].hint or ""
+    assert "Windows-1252" not in hint and "--encoding NAME x.csv" in hint
