@@ -33,7 +33,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from check_speed import BASELINE, HEADER, make_repo, measure, write_catalogue
+from check_speed import BASELINE, HEADER, make_repo, measure, print_times, write_catalogue
 
 ZONE = "America/New_York"
 TIME_TARGET = 5.0
@@ -118,14 +118,8 @@ def main() -> int:
         check = subprocess.run(
             cli(repos["excel"], "--timezone", ZONE, "--dry-run"), capture_output=True, text=True
         )
-    base_t, _, base_c = times["csv.reader pass"]
-    for name, (seconds, peak, cpu) in times.items():
-        ratio = f"{seconds / base_t:5.2f}x" if name != "csv.reader pass" else "      "
-        cpu_ratio = f"{cpu / base_c:5.2f}x" if name != "csv.reader pass" else "      "
-        print(
-            f"{name:<20}: {seconds:6.2f} s {ratio}  CPU {cpu:6.2f} s {cpu_ratio}  "
-            f"peak RSS {peak:4d} MB"
-        )
+    base_t = times["csv.reader pass"][0]
+    print_times(times, 20)
     clean_t, clean_m, _ = times["fix --dry-run clean"]
     excel_t, excel_m, _ = times["fix excel"]
     repaired = not fixed.startswith(b"\xef\xbb\xbf") and b"\r" not in fixed[:100_000]

@@ -30,9 +30,9 @@ from array import array
 from bisect import insort
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby, repeat
+from itertools import groupby
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from retrobatch.csvfile import hints
@@ -42,16 +42,22 @@ from retrobatch.csvfile.repairs import (
     DATE_FORMS,
     PLAIN_COLUMN,
     DayMonth,
+    Problem,
     Separators,
     fixed_amount,
     fixed_date,
 )
 from retrobatch.csvfile.source import (
-    Block,
+    BLOCK_SIZE,
+    Batch,
+    Body,
     LineSource,
+    Malformed,
+    Records,
     TooLong,
     Undecodable,
     ascii_line_ends,
+    body_of,
     line_offsets,
     transcode,
 )
@@ -200,162 +206,10 @@ class _Input:
     encoding: str
     skip: int = 0  # a byte order mark
     stated: str | None = None  # the --encoding the person gave, when it is read with it
+    block_size: int = BLOCK_SIZE
 
     def source(self) -> LineSource:
-        return LineSource(self.fh, self.encoding, skip=self.skip)
-
-
-class _Malformed(Exception):
-    def __init__(self, line: int, why: str) -> None:
-        super().__init__(line)
-        self.line = line
-        self.why = why
-
-
-@dataclass
-class _Batch:
-    """Consecutive records: as rows, or (every one as wide as the header, none blank, the
-    header not among them) as columns."""
-
-    starts: Sequence[int]  # the line where each record starts
-    ends: Sequence[int] | None  # where each ends (None: each is one line)
-    rows: list[list[str]] | None
-    cols: list[list[str]] | None
-    text: str  # what they were read from, "\n" line ends
-
-
-class _Records:
-    """The records of the input, a block at a time. Blocks without a quote are split with
-    `str.split` (as the checker's reader does); others go through csv.reader line by line, so
-    the line where each record starts stays exact."""
-
-    def __init__(self, source: LineSource, delimiter: str, width: int | None = None) -> None:
-        self.source = source
-        self.blocks = source.blocks()
-        self.delimiter = delimiter
-        self.width = width  # known once the header is: uniform blocks then come as columns
-
-    def __iter__(self) -> Iterator[_Batch]:
-        d = self.delimiter
-        for block in self.blocks:
-            if '"' in block.text or "\0" in block.text:
-                yield self._parsed(block)
-                continue
-            lines = block.lines
-            numbers = range(block.first, block.first + len(lines))
-            w = self.width
-            if w is not None and lines and set(map(str.count, lines, repeat(d))) == {w - 1}:
-                flat = "\n".join(lines).replace("\n", d).split(d)
-                cols = [flat[j::w] for j in range(w)]
-                if all(map(str.strip, cols[0])):  # a blank record starts with a blank cell
-                    yield _Batch(numbers, None, None, cols, block.text)
-                    continue
-            yield _Batch(numbers, None, [line.split(d) for line in lines], None, block.text)
-
-    def _parsed(self, block: Block) -> _Batch:
-        feed = _Feed(block, self.blocks)
-        reader = csv.reader(feed, delimiter=self.delimiter, strict=True)
-        starts: list[int] = []
-        ends: list[int] = []
-        rows: list[list[str]] = []
-        while not feed.block_done():
-            start = feed.line
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                raise _Malformed(start, str(exc)) from None
-            starts.append(start)
-            ends.append(feed.line - 1)
-            rows.append(row)
-        return _Batch(starts, ends, rows, None, "".join(feed.taken))
-
-
-class _Feed:
-    """Lines for csv.reader, pulling further blocks when a quoted value runs past one."""
-
-    def __init__(self, block: Block, blocks: Iterator[Block]) -> None:
-        self.lines = block.lines
-        self.index = 0
-        self.line = block.first  # the number of the next line handed out
-        self.taken: list[str] = []
-        self._blocks = blocks
-
-    def __iter__(self) -> _Feed:
-        return self
-
-    def __next__(self) -> str:
-        while self.index >= len(self.lines):
-            block = next(self._blocks, None)
-            if block is None:
-                raise StopIteration
-            self.lines, self.index = block.lines, 0
-        text = self.lines[self.index] + "\n"
-        self.index += 1
-        self.line += 1
-        self.taken.append(text)
-        return text
-
-    def block_done(self) -> bool:
-        return self.index >= len(self.lines)
-
-
-@dataclass
-class _Body:
-    """A batch's data records: blank ones and the header left out, empty extra cells cut."""
-
-    starts: Sequence[int]
-    ends: Sequence[int] | None
-    rows: list[list[str]] | None  # every record, in order (None: all are in `cols`)
-    cols: list[list[str]]  # the records as wide as the header, by column
-    eligible: list[int] | None  # which of `rows` those are (None: all)
-    blanks: list[tuple[int, list[str]]]
-    trimmed: list[tuple[int, list[str]]]  # (line, the empty cells cut)
-
-    def lines(self) -> Sequence[int]:
-        """The line of each record in `cols`."""
-        if self.eligible is None:
-            return self.starts
-        return [self.starts[i] for i in self.eligible]
-
-    def keys(self, o: int) -> Sequence[str]:
-        if self.rows is None:
-            return self.cols[o]
-        return [row[o] if len(row) > o else "" for row in self.rows]
-
-
-def _body(batch: _Batch, header_line: int, width: int) -> _Body:
-    if batch.cols is not None and batch.starts[0] > header_line:
-        return _Body(batch.starts, None, None, batch.cols, None, [], [])
-    rows = (
-        batch.rows
-        if batch.rows is not None
-        else [list(r) for r in zip(*batch.cols or [], strict=True)]
-    )
-    starts: list[int] = []
-    ends: list[int] = []
-    kept: list[list[str]] = []
-    blanks: list[tuple[int, list[str]]] = []
-    trimmed: list[tuple[int, list[str]]] = []
-    for i, row in enumerate(rows):
-        line = batch.starts[i]
-        if not any(f.strip() for f in row):
-            blanks.append((line, row))
-            continue
-        if line <= header_line:
-            continue
-        if len(row) > width and not any(v.strip() for v in row[width:]):
-            trimmed.append((line, row[width:]))
-            row = row[:width]
-        starts.append(line)
-        ends.append(batch.ends[i] if batch.ends is not None else line)
-        kept.append(row)
-    eligible = [i for i, row in enumerate(kept) if len(row) == width]
-    cols = [list(c) for c in zip(*(kept[i] for i in eligible), strict=True)] or [
-        [] for _ in range(width)
-    ]
-    return _Body(starts, ends, kept, cols, eligible, blanks, trimmed)
+        return LineSource(self.fh, self.encoding, skip=self.skip, block_size=self.block_size)
 
 
 # -- the header ------------------------------------------------------------------------------
@@ -455,6 +309,17 @@ class _Repair:
         self.scattered: dict[str, list[int]] = {}  # order -> its later records (indices)
         self.frag_starts = array("q")  # records that continue an order met before
         self.frag_ends = array("q")
+        self._previous: str | None = None  # the order of the last record scanned
+        self._in_fragment = False  # whether that record continues an order met before
+        # What the second pass keeps.
+        self.out: BinaryIO | None = None
+        self.buffer = io.StringIO()  # a block's rows, written to `out` at once
+        self.writer: Any = None  # csv.writer, when writing
+        self.regroup = False  # later records of an order are read again and written early
+        self.offsets: dict[int, int] = {}  # where those records start and end
+        self.fp = 0  # the next of them in the file
+        self.pending: str | None = None  # an order whose first lines are being written
+        self.group_lines: dict[str, list[int]] = {}  # lines of the orders shown as examples
 
     # The passes.
 
@@ -467,14 +332,14 @@ class _Repair:
         if self.delimiter != ",":
             shown = {";": "';'", "\t": "tab"}[self.delimiter]
             result.note("delimiter", Change(1, None, shown, "','"))
-        records = _Records(self.inp.source(), self.delimiter)
+        records = Records(self.inp.source(), self.delimiter)
         try:
             header = self._find_header() if first is not None else None
             if header is None:
                 return self._blank_file(records)
             self._settle_header(*header)
             self._scan(records)
-        except _Malformed as exc:
+        except Malformed as exc:
             for _ in records.blocks:  # line ends and encoding, as the whole file has them
                 pass
             self._line_ends(records.source)
@@ -505,15 +370,15 @@ class _Repair:
                     return line
         return None
 
-    def _blank_file(self, records: _Records) -> bool:
+    def _blank_file(self, records: Records) -> bool:
         """Nothing but blank lines (or nothing): each blank line goes, and the file is empty."""
         for batch in records:
-            self._note_blanks(_body(batch, 1 << 62, 0))
+            self._note_blanks(body_of(batch, 1 << 62, 0))
         self._line_ends(records.source)
         return bool(self.result.counts)
 
     def _find_header(self) -> tuple[int, list[str]] | None:
-        for batch in _Records(self.inp.source(), self.delimiter):
+        for batch in Records(self.inp.source(), self.delimiter):
             rows = batch.rows
             if rows is None:
                 rows = [list(r) for r in zip(*batch.cols or [], strict=True)]
@@ -551,7 +416,7 @@ class _Repair:
     def _width(self, width: int) -> int:
         """Trailing nameless columns with no value anywhere (a spreadsheet's stray cells) go."""
         filled = 0  # the widest prefix some record has a value at the end of
-        for batch in _Records(self.inp.source(), self.delimiter):
+        for batch in Records(self.inp.source(), self.delimiter):
             for line, row in zip(batch.starts, batch.rows or [], strict=True):
                 if line <= self.header_line:
                     continue
@@ -569,7 +434,7 @@ class _Repair:
             what = "CRLF" if not lone else ("CR" if not crlf else "CRLF and CR")
             self.result.note("line-ends", Change(1, None, what, "LF"), crlf + lone)
 
-    def _note_blanks(self, body: _Body) -> None:
+    def _note_blanks(self, body: Body) -> None:
         if body.blanks:
             shown = [Change(n, None, ",".join(r), "") for n, r in body.blanks[:EXAMPLES]]
             self.result.note_many("blank-line", shown, len(body.blanks))
@@ -579,21 +444,21 @@ class _Repair:
 
     # The first pass: what the whole file settles, and whether anything changes.
 
-    def _scan(self, records: _Records) -> None:
+    def _scan(self, records: Records) -> None:
         if not self.names:
             return
         records.width = self.width
         for batch in records:
             if not self.result.counts and not self.requote and batch.ends is not None:
                 self._compare(batch)
-            body = _body(batch, self.header_line, self.width)
+            body = body_of(batch, self.header_line, self.width)
             self._note_blanks(body)
             self._scan_values(body)
             if self.order_j is not None:
                 self._scan_orders(body)
         self.seen.clear()
 
-    def _compare(self, batch: _Batch) -> None:
+    def _compare(self, batch: Batch) -> None:
         """Whether csv.writer writes these records as they are (quoting, mostly)."""
         rows = batch.rows or []
         out = io.StringIO()
@@ -601,7 +466,7 @@ class _Repair:
         if out.getvalue() != batch.text:
             self.requote = True
 
-    def _scan_values(self, body: _Body) -> None:
+    def _scan_values(self, body: Body) -> None:
         lines: Sequence[int] | None = None
         for j, col in enumerate(self.columns):
             values = body.cols[j]
@@ -631,7 +496,7 @@ class _Repair:
             if col.kind == "date" and _date_forms(col, values, joined):
                 self.values_change = True
                 settled = self.day_month[j]
-                for v in values:
+                for v in set(values):  # what it settles does not depend on order or repeats
                     settled.add(v)
             if col.kind == "decimal":
                 seps = self.separators[j]
@@ -639,11 +504,11 @@ class _Repair:
                     if not seps.american and CENTS.search(joined):
                         seps.american = True
                     continue
-                for v in values:
+                for v in set(values):
                     if seps.add(v.strip()):
                         self.values_change = True
 
-    def _scan_orders(self, body: _Body) -> None:
+    def _scan_orders(self, body: Body) -> None:
         """Orders met again after other orders: their later records are noted (line and
         index), as few bytes as possible per order otherwise (the set of OrderIds)."""
         o = self.order_j
@@ -681,36 +546,28 @@ class _Repair:
                 self.frag_ends.append(ends[i])
         self._previous = previous
 
-    _previous: str | None = None
-    _in_fragment = False
-
     # The second pass: each block repaired and written.
 
     def _write(self, out: BinaryIO | None) -> bool:
-        text = io.TextIOWrapper(out, encoding="utf-8", newline="") if out is not None else None
-        self.writer = csv.writer(text, lineterminator="\n") if text is not None else None
+        self.out = out
+        self.writer = csv.writer(self.buffer, lineterminator="\n") if out is not None else None
         self.regroup = out is not None and bool(self.scattered)
-        self.offsets: dict[int, int] = {}
         if self.regroup:
             wanted = sorted({*self.frag_starts, *(e + 1 for e in self.frag_ends)})
             self.offsets = line_offsets(self.inp.fh, wanted, self.inp.skip)
-        self.fp = 0
-        self.pending: str | None = None
-        self.examples = {
-            key: [] for key in sorted(self.scattered, key=lambda k: self.scattered[k][0])[:3]
-        }
-        self.group_lines: dict[str, list[int]] = {k: [] for k in self.examples}
+        shown_keys = sorted(self.scattered, key=lambda k: self.scattered[k][0])[:EXAMPLES]
+        # the first lines of the orders shown as examples (`lines 2, 5 together`)
+        self.group_lines = {k: [] for k in shown_keys}
         regrouped = len(self.scattered)
-        first_fragment = {k: self.frag_starts[self.scattered[k][0]] for k in self.examples}
+        first_fragment = {k: self.frag_starts[self.scattered[k][0]] for k in shown_keys}
         changed_before = bool(self.result.counts)
         if self.names:
             if self.writer is not None:
                 self.writer.writerow(self.names)
-            records = _Records(self.inp.source(), self.delimiter, self.width)
+            records = Records(self.inp.source(), self.delimiter, self.width)
             for batch in records:
-                self._emit(_body(batch, self.header_line, self.width))
-            if self.pending is not None:
-                self._emit_rows(self._fragments(self.pending))
+                self._emit(body_of(batch, self.header_line, self.width))
+            self._emit_rows(self._fragments(self.pending) if self.pending is not None else [])
         if regrouped:
             o = self.order_j
             assert o is not None
@@ -719,12 +576,9 @@ class _Repair:
                 lines = ", ".join(str(n) for n in self.group_lines[key][:4])
                 shown.append(Change(line, self.names[o], key, f"lines {lines} together"))
             self.result.note_many("order-regrouped", shown, regrouped)
-        if text is not None:
-            text.flush()
-            text.detach()
         return bool(self.result.counts) or changed_before
 
-    def _emit(self, body: _Body) -> None:
+    def _emit(self, body: Body) -> None:
         if self.regroup:
             body = self._without_fragments(body)
         rows = self._repaired(body)
@@ -750,7 +604,7 @@ class _Repair:
                 self.pending = key
         self._emit_rows(out)
 
-    def _without_fragments(self, body: _Body) -> _Body:
+    def _without_fragments(self, body: Body) -> Body:
         """The records that stay where they are: an order's later ones go with its first."""
         frags = self.frag_starts
         if not body.starts or not (self.fp < len(frags) and frags[self.fp] <= body.starts[-1]):
@@ -769,11 +623,14 @@ class _Repair:
             starts_kept.append(line)
             ends_kept.append(ends[i])
             kept.append(rows[i])
-        return _body(_Batch(starts_kept, ends_kept, kept, None, ""), self.header_line, self.width)
+        return body_of(Batch(starts_kept, ends_kept, kept, None, ""), self.header_line, self.width)
 
     def _emit_rows(self, rows: Iterator[Sequence[str]] | list[Sequence[str]]) -> None:
-        if self.writer is not None:
+        if self.writer is not None and self.out is not None:
             self.writer.writerows(rows)
+            self.out.write(self.buffer.getvalue().encode("utf-8"))
+            self.buffer.seek(0)
+            self.buffer.truncate()
 
     def _fragments(self, key: str) -> list[Sequence[str]]:
         """An order's later records, read again where the first pass found them."""
@@ -792,10 +649,10 @@ class _Repair:
             if key in self.group_lines:
                 self.group_lines[key].append(start)
         fh.seek(here)
-        batch = _Batch(starts, ends, rows, None, "")
-        return list(self._repaired(_body(batch, self.header_line, self.width)))
+        batch = Batch(starts, ends, rows, None, "")
+        return list(self._repaired(body_of(batch, self.header_line, self.width)))
 
-    def _repaired(self, body: _Body) -> Iterator[Sequence[str]] | list[Sequence[str]]:
+    def _repaired(self, body: Body) -> Iterator[Sequence[str]] | list[Sequence[str]]:
         """The records with their values repaired, in order."""
         cols = body.cols
         changed = self._repair_values(body)
@@ -808,7 +665,7 @@ class _Repair:
                     body.rows[i][j] = col[k]
         return body.rows
 
-    def _repair_values(self, body: _Body) -> set[int]:
+    def _repair_values(self, body: Body) -> set[int]:
         result = self.result
         cols = body.cols
         if not cols or not cols[0]:
@@ -837,42 +694,66 @@ class _Repair:
                     cols[j] = new
                     changed.add(j)
         for j, settled in self.day_month.items():
-            values = cols[j]
             col = self.columns[j]
             assert col is not None
-            if not _date_forms(col, values, "\n".join(values)):
-                continue
-            name, order = self.names[j], settled.order
-            found = []
-            for k, value in enumerate(values):
-                new_value, problem = fixed_date(name, value, order, self.timezone)
-                if problem is not None:
-                    result.cannot(problem[0], problem[1], lines[k], name, problem[2], (1, j))
-                elif new_value is not None:
-                    found.append(Change(lines[k], name, value, new_value))
-                    values[k] = new_value
-            if found:
-                result.note_many("date", found, len(found), place=(j,))
-                changed.add(j)
+            if _date_forms(col, cols[j], "\n".join(cols[j])):
+                repair = _date_repair(self.names[j], settled.order, self.timezone)
+                self._repair_cells(cols[j], j, lines, "date", 1, repair, changed)
         codes = cols[self.currency_j] if self.currency_j is not None else None
         for j, seps in self.separators.items():
-            values = cols[j]
-            if _plain_column(values, "\n".join(values)):
-                continue
-            name = self.names[j]
-            found = []
-            for k, value in enumerate(values):
-                code = codes[k].strip().upper() if codes is not None else ""
-                new_value, problem = fixed_amount(name, value, code, seps)
-                if problem is not None:
-                    result.cannot(problem[0], problem[1], lines[k], name, problem[2], (2, j))
-                elif new_value is not None:
-                    found.append(Change(lines[k], name, value, new_value))
-                    values[k] = new_value
-            if found:
-                result.note_many("amount", found, len(found), place=(j,))
-                changed.add(j)
+            if not _plain_column(cols[j], "\n".join(cols[j])):
+                repair = _amount_repair(self.names[j], codes, seps)
+                self._repair_cells(cols[j], j, lines, "amount", 2, repair, changed)
         return changed
+
+    def _repair_cells(
+        self,
+        values: list[str],
+        j: int,
+        lines: Sequence[int],
+        kind: str,
+        phase: int,
+        repair: Repair,
+        changed: set[int],
+    ) -> None:
+        """Each cell of column `j` repaired in place, or its problem a finding."""
+        name = self.names[j]
+        found = []
+        for k, value in enumerate(values):
+            new_value, problem = repair(k, value)
+            if problem is not None:
+                code, message, hint = problem
+                self.result.cannot(code, message, lines[k], name, hint, (phase, j))
+            elif new_value is not None:
+                found.append(Change(lines[k], name, value, new_value))
+                values[k] = new_value
+        if found:
+            self.result.note_many(kind, found, len(found), place=(j,))
+            changed.add(j)
+
+
+Repair = Callable[[int, str], tuple[str | None, Problem | None]]  # (row, cell) -> new, problem
+
+
+def _date_repair(name: str, order: str | None, timezone: ZoneInfo | None) -> Repair:
+    seen: dict[str, tuple[str | None, Problem | None]] = {}  # an order's lines share a date
+
+    def repair(_k: int, value: str) -> tuple[str | None, Problem | None]:
+        if value not in seen:
+            if len(seen) > 4096:
+                seen.clear()
+            seen[value] = fixed_date(name, value, order, timezone)
+        return seen[value]
+
+    return repair
+
+
+def _amount_repair(name: str, codes: list[str] | None, seps: Separators) -> Repair:
+    def repair(k: int, value: str) -> tuple[str | None, Problem | None]:
+        code = codes[k].strip().upper() if codes is not None else ""
+        return fixed_amount(name, value, code, seps)
+
+    return repair
 
 
 def _currency(value: str) -> bool:
@@ -954,9 +835,7 @@ def _transcoded(
             _undecodable(result, exc, stated)
         return None
     result.note("encoding", Change(1, None, stated or "UTF-16", "UTF-8"))
-    head = copy.read(3)
-    copy.seek(0)
-    return _Input(copy, "utf-8", len(UTF8_BOM) if head == UTF8_BOM else 0, stated)
+    return _Input(copy, "utf-8", 0, stated)
 
 
 def _utf8_or_ascii(src: BinaryIO) -> str | None:
@@ -1004,11 +883,13 @@ def _fix(
     encoding: str | None,
     out: BinaryIO | None,
     scratch: Callable[[], BinaryIO],
+    block_size: int = BLOCK_SIZE,
 ) -> FixResult:
     result = FixResult(rel)
     inp = _open_input(src, encoding, result, scratch)
     if inp is None:
         return result.finish()
+    inp.block_size = block_size
     try:
         result.changed = _Repair(inp, template, timezone, result).run(out)
     except Undecodable as exc:
@@ -1032,11 +913,13 @@ def fix_bytes(
     template: Template,
     timezone: ZoneInfo | None = None,
     encoding: str | None = None,
+    *,
+    block_size: int = BLOCK_SIZE,
 ) -> FixResult:
     """The repaired file for `raw` (`data`, None when nothing changes), and what could not be
-    repaired."""
+    repaired. `block_size`: how much is read at a time (which must change nothing)."""
     out = io.BytesIO()
-    result = _fix(io.BytesIO(raw), rel, template, timezone, encoding, out, io.BytesIO)
+    result = _fix(io.BytesIO(raw), rel, template, timezone, encoding, out, io.BytesIO, block_size)
     if result.changed:
         result.data = out.getvalue()
     return result

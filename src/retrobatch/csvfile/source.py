@@ -1,4 +1,4 @@
-"""A spreadsheet's CSV export as decoded lines, a large block at a time, for `fix`.
+"""A spreadsheet's CSV export as decoded lines and records, a large block at a time, for `fix`.
 
 The checker's reader (stream.py) takes only the form impact.com takes; this one reads what
 spreadsheets write: a stated encoding, UTF-16, CRLF or lone-CR line ends. Line breaks are
@@ -6,14 +6,19 @@ found in the bytes (`\\n`, `\\r\\n` or a lone `\\r`), which every encoding whose
 ASCII's writes as ASCII: a line's number and byte offset are known without decoding, so a
 record can be read again by seeking to it. Encodings whose line ends are not ASCII bytes
 (UTF-16, UTF-32) are first re-encoded as UTF-8 into a scratch file; memory stays one block.
+
+Records come in batches: a block without a quote is split with `str.split` (as the checker's
+reader does), as columns when every line is as wide as the header; others go through
+csv.reader line by line, so the line where each record starts stays exact.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, repeat
 from typing import BinaryIO
 
 from retrobatch.csvfile.records import MAX_RECORD_BYTES
@@ -185,3 +190,159 @@ def _cut(data: bytes) -> int:
 def _find(data: bytes, needle: bytes, start: int) -> int:
     found = data.find(needle, start)
     return len(data) if found < 0 else found
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+class Malformed(Exception):
+    def __init__(self, line: int, why: str) -> None:
+        super().__init__(line)
+        self.line = line
+        self.why = why
+
+
+@dataclass
+class Batch:
+    """Consecutive records: as rows, or (every one as wide as the header, none blank, the
+    header not among them) as columns."""
+
+    starts: Sequence[int]  # the line where each record starts
+    ends: Sequence[int] | None  # where each ends (None: each is one line)
+    rows: list[list[str]] | None
+    cols: list[list[str]] | None
+    text: str  # what they were read from, "\n" line ends
+
+
+class Records:
+    """The records of the input, a block at a time. Blocks without a quote are split with
+    `str.split` (as the checker's reader does); others go through csv.reader line by line, so
+    the line where each record starts stays exact."""
+
+    def __init__(self, source: LineSource, delimiter: str, width: int | None = None) -> None:
+        self.source = source
+        self.blocks = source.blocks()
+        self.delimiter = delimiter
+        self.width = width  # known once the header is: uniform blocks then come as columns
+
+    def __iter__(self) -> Iterator[Batch]:
+        d = self.delimiter
+        for block in self.blocks:
+            if '"' in block.text or "\0" in block.text:
+                yield self._parsed(block)
+                continue
+            lines = block.lines
+            numbers = range(block.first, block.first + len(lines))
+            w = self.width
+            if w is not None and lines and set(map(str.count, lines, repeat(d))) == {w - 1}:
+                flat = "\n".join(lines).replace("\n", d).split(d)
+                cols = [flat[j::w] for j in range(w)]
+                if all(map(str.strip, cols[0])):  # a blank record starts with a blank cell
+                    yield Batch(numbers, None, None, cols, block.text)
+                    continue
+            yield Batch(numbers, None, [line.split(d) for line in lines], None, block.text)
+
+    def _parsed(self, block: Block) -> Batch:
+        feed = _Feed(block, self.blocks)
+        reader = csv.reader(feed, delimiter=self.delimiter, strict=True)
+        starts: list[int] = []
+        ends: list[int] = []
+        rows: list[list[str]] = []
+        while not feed.block_done():
+            start = feed.line
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise Malformed(start, str(exc)) from None
+            starts.append(start)
+            ends.append(feed.line - 1)
+            rows.append(row)
+        return Batch(starts, ends, rows, None, "".join(feed.taken))
+
+
+class _Feed:
+    """Lines for csv.reader, pulling further blocks when a quoted value runs past one."""
+
+    def __init__(self, block: Block, blocks: Iterator[Block]) -> None:
+        self.lines = block.lines
+        self.index = 0
+        self.line = block.first  # the number of the next line handed out
+        self.taken: list[str] = []
+        self._blocks = blocks
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        while self.index >= len(self.lines):
+            block = next(self._blocks, None)
+            if block is None:
+                raise StopIteration
+            self.lines, self.index = block.lines, 0
+        text = self.lines[self.index] + "\n"
+        self.index += 1
+        self.line += 1
+        self.taken.append(text)
+        return text
+
+    def block_done(self) -> bool:
+        return self.index >= len(self.lines)
+
+
+@dataclass
+class Body:
+    """A batch's data records: blank ones and the header left out, empty extra cells cut."""
+
+    starts: Sequence[int]
+    ends: Sequence[int] | None
+    rows: list[list[str]] | None  # every record, in order (None: all are in `cols`)
+    cols: list[list[str]]  # the records as wide as the header, by column
+    eligible: list[int] | None  # which of `rows` those are (None: all)
+    blanks: list[tuple[int, list[str]]]
+    trimmed: list[tuple[int, list[str]]]  # (line, the empty cells cut)
+
+    def lines(self) -> Sequence[int]:
+        """The line of each record in `cols`."""
+        if self.eligible is None:
+            return self.starts
+        return [self.starts[i] for i in self.eligible]
+
+    def keys(self, o: int) -> Sequence[str]:
+        if self.rows is None:
+            return self.cols[o]
+        return [row[o] if len(row) > o else "" for row in self.rows]
+
+
+def body_of(batch: Batch, header_line: int, width: int) -> Body:
+    if batch.cols is not None and batch.starts[0] > header_line:
+        return Body(batch.starts, None, None, batch.cols, None, [], [])
+    rows = (
+        batch.rows
+        if batch.rows is not None
+        else [list(r) for r in zip(*batch.cols or [], strict=True)]
+    )
+    starts: list[int] = []
+    ends: list[int] = []
+    kept: list[list[str]] = []
+    blanks: list[tuple[int, list[str]]] = []
+    trimmed: list[tuple[int, list[str]]] = []
+    for i, row in enumerate(rows):
+        line = batch.starts[i]
+        if not any(f.strip() for f in row):
+            blanks.append((line, row))
+            continue
+        if line <= header_line:
+            continue
+        if len(row) > width and not any(v.strip() for v in row[width:]):
+            trimmed.append((line, row[width:]))
+            row = row[:width]
+        starts.append(line)
+        ends.append(batch.ends[i] if batch.ends is not None else line)
+        kept.append(row)
+    eligible = [i for i, row in enumerate(kept) if len(row) == width]
+    cols = [list(c) for c in zip(*(kept[i] for i in eligible), strict=True)] or [
+        [] for _ in range(width)
+    ]
+    return Body(starts, ends, kept, cols, eligible, blanks, trimmed)

@@ -487,3 +487,30 @@ def test_a_line_windows_1252_cannot_read_gets_no_reading() -> None:
     result = fix_bytes(b"OrderId,ClickId\nA-1,\xe9\x81\n", "x.csv", ORDER)
     hint = result.unfixed[0].hint or ""
     assert "Windows-1252" not in hint and "--encoding NAME x.csv" in hint
+
+
+_CELLS = st.sampled_from(["A-1", "A-2", "A-3", "", " x ", 'say "hi"', "two\nlines", "a;b", "a,b",
+                          "11/20/2026 14:05", "$1,234.50", "19.99", "usd", "1.2E+11"])  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.lists(st.lists(_CELLS, min_size=4, max_size=5), min_size=1, max_size=25),
+       line_end=st.sampled_from(["\n", "\r\n", "\r"]), semicolons=st.booleans(),
+       bom=st.booleans(), block=st.integers(8, 200))  # fmt: skip
+def test_where_blocks_are_cut_changes_nothing(
+    rows: list[list[str]], line_end: str, semicolons: bool, bom: bool, block: int
+) -> None:
+    """The same repair whether the file is read in one block or in blocks of a few bytes
+    (quotes, line ends and scattered orders across their edges), and a second run is idle."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";" if semicolons else ",", lineterminator=line_end)
+    writer.writerow(["OrderId", "EventDate", "ItemPrice", "CurrencyCode", "Sku"])
+    writer.writerows(rows)
+    raw = ("\ufeff" if bom else "").encode() + out.getvalue().encode()
+    whole = fix_bytes(raw, "x.csv", ITEM, NY)
+    cut = fix_bytes(raw, "x.csv", ITEM, NY, block_size=block)
+    assert (cut.data, cut.counts, cut.examples) == (whole.data, whole.counts, whole.examples)
+    assert cut.unfixed == whole.unfixed
+    if whole.data is not None and not whole.unfixed:
+        again = fix_bytes(whole.data, "x.csv", ITEM, NY, block_size=block)
+        assert again.data is None and again.counts == {}
