@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import heapq
 import io
 import os
 import re
 import stat
 import tempfile
 from array import array
-from bisect import insort
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -306,9 +307,13 @@ class _Repair:
         self.values_change = False  # some value will be repaired, or found unrepairable
         self.requote = False  # quoting or the final line end differ from csv.writer's
         self.seen: set[str] = set()
-        self.scattered: dict[str, list[int]] = {}  # order -> its later records (indices)
-        self.frag_starts = array("q")  # records that continue an order met before
+        # Records that continue an order met before ("fragments"), in file order: where each
+        # starts and ends, and the order's previous fragment (-1: none); per order, its last.
+        self.frag_starts = array("q")
         self.frag_ends = array("q")
+        self.frag_prev = array("q")
+        self.scattered: dict[str, int] = {}
+        self.first_scattered: dict[str, int] = {}  # the first few: order -> first fragment
         self._previous: str | None = None  # the order of the last record scanned
         self._in_fragment = False  # whether that record continues an order met before
         # What the second pass keeps.
@@ -316,7 +321,8 @@ class _Repair:
         self.buffer = io.StringIO()  # a block's rows, written to `out` at once
         self.writer: Any = None  # csv.writer, when writing
         self.regroup = False  # later records of an order are read again and written early
-        self.offsets: dict[int, int] = {}  # where those records start and end
+        self.wanted = array("q")  # the lines where fragments start or end after, sorted
+        self.offsets = array("q")  # where each of those lines starts in the file
         self.fp = 0  # the next of them in the file
         self.pending: str | None = None  # an order whose first lines are being written
         self.group_lines: dict[str, list[int]] = {}  # lines of the orders shown as examples
@@ -541,7 +547,11 @@ class _Repair:
                 self._in_fragment = key in self.seen
                 self.seen.add(key)
             if self._in_fragment:
-                self.scattered.setdefault(key, []).append(len(self.frag_starts))
+                index = len(self.frag_starts)
+                self.frag_prev.append(self.scattered.get(key, -1))
+                self.scattered[key] = index
+                if len(self.first_scattered) < EXAMPLES:
+                    self.first_scattered.setdefault(key, body.starts[i])
                 self.frag_starts.append(body.starts[i])
                 self.frag_ends.append(ends[i])
         self._previous = previous
@@ -553,13 +563,15 @@ class _Repair:
         self.writer = csv.writer(self.buffer, lineterminator="\n") if out is not None else None
         self.regroup = out is not None and bool(self.scattered)
         if self.regroup:
-            wanted = sorted({*self.frag_starts, *(e + 1 for e in self.frag_ends)})
-            self.offsets = line_offsets(self.inp.fh, wanted, self.inp.skip)
-        shown_keys = sorted(self.scattered, key=lambda k: self.scattered[k][0])[:EXAMPLES]
+            for line in heapq.merge(self.frag_starts, (e + 1 for e in self.frag_ends)):
+                if not self.wanted or self.wanted[-1] != line:
+                    self.wanted.append(line)
+            self.offsets = line_offsets(self.inp.fh, self.wanted, self.inp.skip)
+        shown_keys = list(self.first_scattered)
         # the first lines of the orders shown as examples (`lines 2, 5 together`)
         self.group_lines = {k: [] for k in shown_keys}
         regrouped = len(self.scattered)
-        first_fragment = {k: self.frag_starts[self.scattered[k][0]] for k in shown_keys}
+        first_fragment = self.first_scattered
         changed_before = bool(self.result.counts)
         if self.names:
             if self.writer is not None:
@@ -637,10 +649,16 @@ class _Repair:
         fh = self.inp.fh
         here = fh.tell()
         starts, ends, rows = [], [], []
-        for index in self.scattered.pop(key):
+        chain = []
+        index = self.scattered.pop(key)
+        while index >= 0:
+            chain.append(index)
+            index = self.frag_prev[index]
+        for index in reversed(chain):
             start, end = self.frag_starts[index], self.frag_ends[index]
-            fh.seek(self.offsets[start])
-            raw = fh.read(self.offsets[end + 1] - self.offsets[start])
+            at = self._offset(start)
+            fh.seek(at)
+            raw = fh.read(self._offset(end + 1) - at)
             text = raw.decode(self.inp.encoding).replace("\r\n", "\n").replace("\r", "\n")
             lines = [line + "\n" for line in text.split("\n")[: end - start + 1]]
             starts.append(start)
@@ -651,6 +669,9 @@ class _Repair:
         fh.seek(here)
         batch = Batch(starts, ends, rows, None, "")
         return list(self._repaired(body_of(batch, self.header_line, self.width)))
+
+    def _offset(self, line: int) -> int:
+        return self.offsets[bisect_left(self.wanted, line)]
 
     def _repaired(self, body: Body) -> Iterator[Sequence[str]] | list[Sequence[str]]:
         """The records with their values repaired, in order."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, repeat
@@ -132,24 +133,21 @@ class LineSource:
             yield Block(first, lines, text)
 
 
-def line_offsets(fh: BinaryIO, wanted: Sequence[int], skip: int = 0) -> dict[int, int]:
-    """The byte offset where each wanted line starts (sorted line numbers; one past the last
-    line is the file's size). Reads the file once, decoding nothing."""
-    found: dict[int, int] = {}
-    k = 0
+def line_offsets(fh: BinaryIO, wanted: Sequence[int], skip: int = 0) -> array[int]:
+    """Where each wanted line starts (sorted line numbers; one past the last line is the end
+    of the file), in the same order. Reads the file once, decoding nothing."""
+    found = array("q")
     source = LineSource(fh, "latin-1", skip=skip)
-    end_line, end_offset = 1, skip
+    end_offset = skip
     for first, offset, data in source.raw_blocks():
         count = breaks(data) + (0 if data.endswith((b"\n", b"\r")) else 1)
-        end_line, end_offset = first + count, offset + len(data)
-        if k < len(wanted) and wanted[k] < end_line:
+        end_offset = offset + len(data)
+        if len(found) < len(wanted) and wanted[len(found)] < first + count:
             starts = [0, *accumulate(map(len, data.splitlines(keepends=True)))]
-            while k < len(wanted) and wanted[k] < end_line:
-                found[wanted[k]] = offset + starts[wanted[k] - first]
-                k += 1
-    while k < len(wanted):  # past the last line break: the end of the file
-        found[wanted[k]] = end_offset if wanted[k] >= end_line else skip
-        k += 1
+            while len(found) < len(wanted) and wanted[len(found)] < first + count:
+                found.append(offset + starts[wanted[len(found)] - first])
+    while len(found) < len(wanted):  # past the last line break: the end of the file
+        found.append(end_offset)
     return found
 
 
