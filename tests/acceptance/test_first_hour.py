@@ -242,6 +242,13 @@ def test_import_takes_the_encoding_of_a_csv_export(
     data = (factory.root / "submissions" / sub / "conversions.csv").read_text(encoding="utf-8")
     assert data == rows
     assert check(factory) == 0
+    book = tmp_path / "export.xlsx"
+    book.write_bytes(b"not read")
+    xlsx = ["import", str(book), "--id", "2026-11-21-other", "--template", "item-level",
+            "--event-type", "12345", "--encoding", "cp1252",
+            "--repo", str(factory.root)]  # fmt: skip
+    assert main(xlsx) == 2
+    assert "--encoding: export.xlsx is not a CSV file" in capsys.readouterr().err
 
 
 def test_an_unknown_encoding_is_one_line(

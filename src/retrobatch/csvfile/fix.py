@@ -993,7 +993,11 @@ def fix_file(
     folder = path.parent
 
     def scratch() -> BinaryIO:
-        return tempfile.TemporaryFile(dir=folder)
+        """A UTF-8 copy of a UTF-16 file: beside it, or in the system's temporary folder."""
+        try:
+            return tempfile.TemporaryFile(dir=folder)
+        except OSError:
+            return tempfile.TemporaryFile()
 
     try:
         src = path.open("rb")
@@ -1014,6 +1018,11 @@ def fix_file(
             if result.changed:
                 os.chmod(out.name, stat.S_IMODE(path.stat().st_mode))
                 os.replace(out.name, path)
+        except OSError as exc:
+            raise UsageError(
+                f"{rel}: cannot write the repaired file beside it ({exc.strerror}); "
+                "the file is unchanged"
+            ) from None
         finally:
             if os.path.exists(out.name):
                 os.unlink(out.name)
