@@ -396,6 +396,8 @@ def _cmd_reconcile(args: argparse.Namespace, ws: Project) -> int:
     settings = ws.require_settings()
     snap = snapshot.take(ws.root, None)
     if not reconcile.outstanding(ws.root, snap):
+        for why in reconcile.refused(snap):
+            print(f"warning: {why}")
         print("nothing to reconcile: no sent part awaits impact.com's report")
         return 0
     from retrobatch.repository.ledger import Ledger

@@ -213,6 +213,12 @@ def _receipts(
         yield sub.folder, sub.receipt, why
 
 
+def refused(snap: Snapshot) -> list[str]:
+    """Folders whose receipts are not read (a link or special file in them): said, since a
+    part sent from one is not reconciled until it is cleaned up."""
+    return [f"{f.path}: {f.message}" for found in snap.scan.refused.values() for f in found]
+
+
 def outstanding(root: Path, snap: Snapshot | None = None) -> list[SubmissionFolder]:
     """Submissions with a part still to ask about: with none, reconcile needs no credentials."""
     return [
@@ -252,7 +258,8 @@ def reconcile_repository(
     receipts already updated, so the CLI can commit them and exit 1.
     """
     now = now or now_utc()
-    result = ReconcileResult()
+    snap = snap or take(root, None)
+    result = ReconcileResult(skipped=refused(snap))
     source = _CachedSource(source)
     for sub, receipt, unreadable in _receipts(root, snap):
         if receipt is None:
