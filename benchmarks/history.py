@@ -120,9 +120,13 @@ def build_history(root: Path, submissions: int, rows: int, figures: bool = True)
 
 
 def build_empty(root: Path) -> None:
+    """A repository whose one commit holds the settings, as after `retrobatch init`."""
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
     (root / "retrobatch.yaml").write_text(SETTINGS, encoding="utf-8")
     (root / "submissions").mkdir()
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=b@x"]
+    subprocess.run([*git, "add", "retrobatch.yaml"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "settings"], cwd=root, check=True)
 
 
 def add_new_batch(root: Path, rows: int) -> None:

@@ -27,8 +27,13 @@ def tls_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, Path]:
 
 
 @pytest.fixture
-def smtp_server(tls_ca: tuple[trustme.CA, Path]) -> Iterator[SmtpServer]:
-    """STARTTLS required, AUTH required (after TLS), on a certificate only our CA vouches for."""
+def smtp_server(
+    request: pytest.FixtureRequest, tls_ca: tuple[trustme.CA, Path]
+) -> Iterator[SmtpServer]:
+    """STARTTLS required, AUTH required (after TLS), on a certificate only our CA vouches for.
+    `@pytest.mark.smtp_server(data_size_limit=N)` passes settings on to aiosmtpd's server."""
+    marker = request.node.get_closest_marker("smtp_server")
+    settings = marker.kwargs if marker else {}
     ca, ca_file = tls_ca
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
@@ -55,6 +60,7 @@ def smtp_server(tls_ca: tuple[trustme.CA, Path]) -> Iterator[SmtpServer]:
         require_starttls=True,
         authenticator=authenticator,
         auth_required=True,
+        **settings,
     )
     controller.start()
     try:

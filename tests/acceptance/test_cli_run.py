@@ -3,10 +3,20 @@ import logging
 import os
 from pathlib import Path
 
+import git
 import pytest
 
 from retrobatch.cli import main
-from support.runner_env import SMTP_PASSWORD, SMTP_USER, Repos, SmtpServer, item_csv
+from support.runner_env import (
+    DESTINATION,
+    EVENT_TYPE,
+    SETTINGS_YAML,
+    SMTP_PASSWORD,
+    SMTP_USER,
+    Repos,
+    SmtpServer,
+    item_csv,
+)
 
 SUB = "2026-11-20-checkout-outage"
 Capture = pytest.CaptureFixture[str]
@@ -190,4 +200,44 @@ def test_resolve_help_and_readme_say_what_a_later_run_does(capsys: Capture) -> N
     assert (
         "`--not-sent` makes it `failed`, and a later `retrobatch run --retry-failed` sends it again"
         in readme
+    )
+
+
+def test_a_repository_without_a_commit_yet_gets_one_line_from_every_command(
+    tmp_path: Path, smtp: SmtpServer, capsys: Capture
+) -> None:
+    """`git init`, files written, nothing committed: HEAD names no commit yet."""
+    root = tmp_path / "fresh"
+    git.Repo.init(root, initial_branch="main")
+    (root / "retrobatch.yaml").write_text(SETTINGS_YAML, encoding="utf-8")
+    folder = root / "submissions" / SUB
+    folder.mkdir(parents=True)
+    (folder / "manifest.yaml").write_text(
+        f"id: {SUB}\ntemplate: item-level\nevent_type: {EVENT_TYPE}\nfile: conversions.csv\n"
+        "description: Orders lost in an outage\nrequested_by: ana@brand.example\n",
+        encoding="utf-8",
+    )
+    (folder / "conversions.csv").write_bytes(item_csv([("A-1", 2)]))
+
+    def said(*args: str) -> tuple[int, str]:
+        code = main([*args, "--repo", str(root)])
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        return code, out + err
+
+    code, out = said("run", "--dry-run")
+    assert (code, out) == (0, f"{SUB}: would send 1 part (2 rows) to {DESTINATION}: {SUB}.csv\n")
+    assert said("run") == (
+        2,
+        f"retrobatch run: submissions/{SUB} has uncommitted changes: run sends committed files "
+        "only\n",
+    )
+    assert smtp.received == []
+    assert said("resolve", SUB, "--sent") == (
+        2,
+        f"retrobatch resolve: {SUB} has no receipt: nothing was sent, nothing to resolve\n",
+    )
+    assert said("check", "--base", "HEAD") == (
+        2,
+        "retrobatch check: --base HEAD: not a commit in this repository\n",
     )

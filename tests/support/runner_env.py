@@ -40,6 +40,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     content: bytes
+    mail_options: list[str] = field(default_factory=list)  # MAIL FROM's parameters (SIZE=...)
 
 
 @dataclass
@@ -99,7 +100,9 @@ class Handler:
         self.data_calls += 1
         content = bytes(envelope.original_content or b"")
         reply = self.decide(content, self.data_calls) if self.decide else "250"
-        got = Received(str(envelope.mail_from), list(envelope.rcpt_tos), content)
+        got = Received(
+            str(envelope.mail_from), list(envelope.rcpt_tos), content, list(envelope.mail_options)
+        )
         if reply == "drop":
             self.received.append(got)
             assert server.transport is not None

@@ -21,7 +21,9 @@ from typing import BinaryIO
 from retrobatch.csvfile.records import MAX_RECORD_BYTES
 from retrobatch.findings import Finding, finding
 
-BLOCK_SIZE = 1 << 16
+# Each batch costs some Python work in every rule, so fewer are cheaper, until a block's
+# strings no longer fit the processor's cache: 256 KiB measured best (1 MiB is 40% slower).
+BLOCK_SIZE = 1 << 18
 # Larger than any legitimate cell (a 10 MB field must be read, then reported as too long), small
 # enough that a quote that never closes cannot swallow a large file into memory.
 FIELD_LIMIT = MAX_RECORD_BYTES

@@ -6,7 +6,7 @@ retrobatch's few policies; each code, whose rule it is and why, is in findings.C
 batches of records (`stream`); each batch is turned into columns and handed to one rule object
 per concern (`rules/`: cells, dates, values, orders, totals), and each column is checked
 whole (its distinct values, or one regex over the column joined by line breaks), so a
-million-row file costs about two bare `csv.reader` passes (benchmarks/check_speed.py).
+million-row file costs under two bare `csv.reader` passes (benchmarks/check_speed.py).
 Single cells are looked at only where a column test fails. Everything that must see the whole
 file (orders seen twice, the earliest and latest EventDate, totals) is kept by its rule as it
 goes and settled when the rule is asked to finish.

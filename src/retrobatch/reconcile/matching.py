@@ -45,7 +45,7 @@ COMPLETE = "Complete"
 UNMATCHED = "unmatched"
 FINAL_STATUSES = frozenset({COMPLETE, UNMATCHED})
 RECONCILED_STATES = frozenset({"sent", "partial"})
-PART_NAME = re.compile(r"^(?P<id>.+)\.part-(?P<n>[0-9]+)-of-(?P<m>[0-9]+)\.csv$")
+PART_NAME = re.compile(r"^(?P<id>.+)\.part-(?P<n>[0-9]{1,9})-of-(?P<m>[0-9]{1,9})\.csv$")
 
 
 class SubmissionSource(Protocol):

@@ -85,8 +85,15 @@ def commit_of(repo: git.Repo, ref: str) -> str:
         raise UsageError(f"{ref}: not a commit in this repository") from None
 
 
+def unborn(repo: git.Repo, commit: str) -> bool:
+    """Whether `commit` is HEAD in a repository without a commit yet, where nothing exists."""
+    return commit == "HEAD" and not repo.head.is_valid()
+
+
 def read_at(repo: git.Repo, commit: str, rel: str) -> bytes | None:
-    """A file's bytes at a commit, None when it did not exist there."""
+    """A file's bytes at a commit, None when it did not exist there (nor anything else)."""
+    if unborn(repo, commit):
+        return None
     try:
         blob = repo.commit(commit).tree / rel
     except KeyError:
@@ -101,6 +108,8 @@ _SPECIAL_MODES = {"120000": "a symbolic link", "160000": "a submodule"}
 def special_entries(repo: git.Repo, commit: str, folder: str) -> list[tuple[str, str]]:
     """(path, what it is) of every link or submodule under `folder` at `commit`: git records
     a link as mode 120000, whatever the checkout made of it."""
+    if unborn(repo, commit):
+        return []
     listing = repo.git.ls_tree("-r", "-z", "--full-tree", commit, "--", folder)
     found = []
     for entry in listing.split("\0"):
@@ -123,7 +132,7 @@ def is_dirty(repo: git.Repo, rel: str) -> bool:
 def changed_in_head(repo: git.Repo) -> list[str] | None:
     """Paths the HEAD commit changed against its first parent; None when there is no parent to
     compare with (a root commit, or a shallow clone)."""
-    if not repo.head.is_valid():  # no commit yet
+    if unborn(repo, "HEAD"):
         return None
     head = repo.head.commit
     if not head.parents:

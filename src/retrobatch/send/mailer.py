@@ -216,7 +216,7 @@ class Mailer:
         smtp = self._connection()
         try:
             smtp.ehlo_or_helo_if_needed()
-            code, reply = smtp.mail(sender)
+            code, reply = smtp.mail(sender, self._size_option(smtp, len(data)))
             if code != 250:
                 self._reset()
                 raise _classify(code, reply, f"MAIL FROM:<{sender}>")
@@ -243,6 +243,20 @@ class Mailer:
             self._reset()
             raise _classify(code, reply, "end of DATA")
         return _reply_text(code, reply)
+
+    def _size_option(self, smtp: smtplib.SMTP, size: int) -> list[str]:
+        """RFC 1870: declare the message's size, and refuse at once one larger than the server
+        said it takes (Postfix's message_size_limit is 10,240,000 bytes by default), so that
+        nothing is sent and the reply names the setting to change."""
+        if not smtp.has_extn("size"):
+            return []
+        limit = smtp.esmtp_features.get("size", "")
+        if limit.isascii() and limit.isdigit() and len(limit) < 19 and 0 < int(limit) < size:
+            raise _Refused(
+                f"the message is {size:,} bytes and {self.config.host} takes at most "
+                f"{int(limit):,} (its SIZE): set max_email_bytes in retrobatch.yaml below that"
+            )
+        return [f"SIZE={size}"]
 
     def _connection(self) -> smtplib.SMTP:
         if self._unusable is not None:

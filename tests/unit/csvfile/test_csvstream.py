@@ -23,6 +23,8 @@ def read(path: Path, *, fast: bool, block_size: int = 1 << 16) -> Read:
         records += zip(batch.lines, zip(*batch.cols, strict=True), strict=True)
         odd += batch.odd
         assert len(batch.sizes) == len(batch.lines)
+        # Rules skip looking for empty cells in a batch that says it has none.
+        assert batch.maybe_empty or all(all(col) for col in batch.cols)
     problems = [(f.code, f.line) for f in stream.findings]
     return stream.header, records, odd, problems
 
@@ -53,6 +55,24 @@ def test_paths_agree_on_quote_free_files(tmp_path: Path, name: str, block_size: 
     # a row of empty cells (`,,`) is a blank line, like an empty one
     expected = [row for row in csv.reader(io.StringIO(CASES[name].lstrip("\ufeff"))) if any(row)]
     assert [list(r) for _, r in records] == [r for r in expected[1:] if len(r) == len(header or ())]
+
+
+@pytest.mark.parametrize(
+    "line", ["", ",2,3", "1,,3", "1,2,", ",,3", "1,,", "1,2,\r"], ids=repr
+)
+@pytest.mark.parametrize("where", ["first", "middle", "last", "last, no final newline"])
+def test_a_batch_with_an_empty_cell_says_it_may_have_one(
+    tmp_path: Path, line: str, where: str
+) -> None:
+    rows = ["7,8,9"] * 3
+    if line:
+        rows[{"first": 0, "middle": 1}.get(where, 2)] = line
+    text = "a,b,c\n" + "\n".join(rows) + ("" if "no final" in where else "\n")
+    path = tmp_path / "x.csv"
+    path.write_text(text, encoding="utf-8")
+    batches = list(CsvStream(path, "x.csv"))
+    cells = [cell for batch in batches for col in batch.cols for cell in col]
+    assert ("" in cells) == any(batch.maybe_empty for batch in batches) == bool(line)
 
 
 def test_blank_lines_are_reported_and_numbered(tmp_path: Path) -> None:

@@ -766,6 +766,7 @@ def test_totals_stay_exact_when_prices_never_repeat(
     monkeypatch.setattr(totals, "KNOWN_GOOD", 3)
     monkeypatch.setattr(validate, "CsvStream", functools.partial(CsvStream, block_size=256))
     prices = [f"{n}.{n % 100:02d}" for n in range(1, 40)] + ["7", "7.5", "0.05", "007.25"]
+    prices += ["999999999999.99", "0" * 200 + "1.10", "9" * 250]  # totals past EXACT_BELOW
     quantities = [str(1 + n % 3) for n in range(len(prices))]
     rows = [
         item(f"A-{n}", ItemPrice=price, Quantity=quantity)
@@ -775,6 +776,48 @@ def test_totals_stay_exact_when_prices_never_repeat(
     assert found(result) == []
     expected = sum(Decimal(p) * int(q) for p, q in zip(prices, quantities, strict=True))
     assert result.stats.amounts == {"USD": expected}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 10**15).map(lambda c: f"{c // 100}.{c % 100:02d}")
+            | st.integers(0, 10**12).map(str)
+            | st.integers(0, 10**13).map(lambda c: f"{c // 10}.{c % 10}"),
+            st.integers(0, 10**6),
+        ),
+        max_size=60,
+    )
+)
+@example([("9999999999.99", 99), ("0.01", 1)])  # just below 10^12 units
+@example([("999999999999.99", 1), ("0.01", 1)])  # just above
+def test_a_float_total_is_exact_or_declined(pairs: list[tuple[str, int]]) -> None:
+    """Summing through floating point gives the exact hundredths whenever it answers."""
+    prices = [p for p, _ in pairs]
+    counts = [c for _, c in pairs]
+    exact = sum(Decimal(p) * c for p, c in pairs) * 100
+    for got, want in ((totals.float_total(prices, counts), exact),
+                      (totals.float_total(prices), sum(map(Decimal, prices)) * 100)):  # fmt: skip
+        if got is None:
+            assert want >= Decimal(totals.EXACT_BELOW) * 100
+        else:
+            assert got == want
+
+
+@pytest.mark.parametrize("column", ["Quantity", "ItemPrice", "Amount", "ItemSubtotal"])
+@pytest.mark.parametrize("value", ["9" * 5000, "0" * 5000 + "1"], ids=["digits", "zeros"])
+def test_a_number_longer_than_python_converts_is_a_finding(
+    tmp_path: Path, column: str, value: str
+) -> None:
+    """Python refuses to convert more than 4,300 digits to an int: such a cell must be a
+    finding before any total is taken, not a traceback."""
+    if column == "Quantity":
+        header, row = ITEM, item(Quantity=value)
+    else:  # the line's price in ItemPrice, Amount or ItemSubtotal
+        header, row = ITEM.replace("ItemPrice", column), item(ItemPrice=value)
+    result = check(tmp_path, lines(header, row), "item-level")
+    assert ("csv.too-long", 2, column) in found(result)
 
 
 def test_a_binary_file_is_told_so_alone_wherever_its_blocks_end(

@@ -75,6 +75,33 @@ def test_550_is_final_and_not_retried(smtp_server: SmtpServer) -> None:
     assert slept == []
 
 
+@pytest.mark.smtp_server(data_size_limit=2000)
+def test_a_message_over_the_servers_size_is_refused_before_anything_is_sent(
+    smtp_server: SmtpServer,
+) -> None:
+    """Like Postfix's message_size_limit: the server says SIZE 2000 in its EHLO reply."""
+    mailer, slept = _mailer(smtp_server)
+    big = DATA + b"x" * 3000 + b"\r\n"
+    with mailer:
+        refused = mailer.deliver(SENDER, RCPTS, big)
+        fits = mailer.deliver(SENDER, RCPTS, DATA)  # the connection still carries the next
+    assert refused.outcome == "refused"
+    assert refused.reply == (
+        f"the message is {len(big):,} bytes and 127.0.0.1 takes at most 2,000 (its SIZE): "
+        "set max_email_bytes in retrobatch.yaml below that"
+    )
+    assert fits.outcome == "accepted"
+    (got,) = smtp_server.received
+    assert got.content.replace(b"\r\n", b"\n") == DATA.replace(b"\r\n", b"\n")
+    assert slept == []
+
+
+def test_the_size_is_declared_in_mail_from(smtp_server: SmtpServer) -> None:
+    _deliver_once(smtp_server)
+    (got,) = smtp_server.received
+    assert got.mail_options == [f"SIZE={len(DATA)}"]
+
+
 def test_451_is_retried_with_backoff_and_delivers_once(smtp_server: SmtpServer) -> None:
     smtp_server.handler.decide = lambda content, n: "451 4.3.0 try later" if n == 1 else "250"
     delivery, slept = _deliver_once(smtp_server)
