@@ -9,7 +9,6 @@ from retrobatch.check import order_index
 from retrobatch.cli import main
 from retrobatch.csvfile import validate as csvcheck
 from retrobatch.repository import receipts, snapshot
-from retrobatch.repository.cachedir import blob_id
 from retrobatch.repository.settings import load_settings
 from support.repo_factory import RepoFactory, item_rows
 
@@ -59,7 +58,7 @@ def test_the_first_check_builds_the_index_once_and_says_so(
     assert "indexing the orders of 2 CSV(s)" in err
     first = factory.root / "submissions" / "2026-11-20-first" / "conversions.csv"
     assert [p.name for p in index_files(factory)] == sorted(
-        f"{blob_id(p.read_bytes())}.item-level"
+        f"{factory.repo.git.hash_object(str(p))}.item-level"
         for p in (first, first.parent.parent / "2026-11-21-second" / "conversions.csv")
     )
     assert len(read) == 2
