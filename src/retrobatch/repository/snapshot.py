@@ -51,9 +51,7 @@ class Submission:
     @property
     def history(self) -> bool:
         """Delivered, or with a receipt nobody can read (treated as delivered: never resent)."""
-        return bool(self.receipt_findings) or (
-            self.receipt is not None and self.receipt.delivered
-        )
+        return bool(self.receipt_findings) or (self.receipt is not None and self.receipt.delivered)
 
 
 @dataclass
@@ -137,9 +135,7 @@ class _ParsedStore:
         self.used[key] = data
         self.added = True
 
-    def receipt(
-        self, folder: SubmissionFolder, root: Path
-    ) -> tuple[Receipt | None, list[Finding]]:
+    def receipt(self, folder: SubmissionFolder, root: Path) -> tuple[Receipt | None, list[Finding]]:
         path = folder.folder / RECEIPT_FILE
         rel = path.relative_to(root).as_posix()
         try:
