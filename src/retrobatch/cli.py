@@ -349,7 +349,7 @@ def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 @in_project
 def _cmd_status(args: argparse.Namespace, ws: Project) -> int:
     from retrobatch import status
-    from retrobatch.reconcile import matching as reconcile
+    from retrobatch.reconcile import rows
     from retrobatch.report import reconcile as reconcile_report
     from retrobatch.report import status as status_report
 
@@ -359,9 +359,7 @@ def _cmd_status(args: argparse.Namespace, ws: Project) -> int:
         raise UsageError(f"no submission {args.id!r} under submissions/")
     if args.id:
         one = lines[0]
-        mapped = (
-            reconcile.explain_errors(ws.root, one.receipt, one.folder.folder) if one.receipt else []
-        )
+        mapped = rows.explain_errors(ws.root, one.receipt, one.folder.folder) if one.receipt else []
         if args.format == "json":
             doc = {**one.to_dict(), "impact_errors": [dataclasses.asdict(m) for m in mapped]}
             print(json.dumps(doc, indent=2, ensure_ascii=False, default=str))

@@ -11,7 +11,8 @@ from pytest_httpserver import HTTPServer
 
 from retrobatch.cli import main
 from retrobatch.reconcile.api import Credentials, ImpactClient, RetryPolicy
-from retrobatch.reconcile.matching import explain_errors, reconcile_repository
+from retrobatch.reconcile.matching import reconcile_repository
+from retrobatch.reconcile.rows import explain_errors
 from retrobatch.report import reconcile as report
 from retrobatch.repository.ledger import write_receipt
 from retrobatch.repository.receipts import (
