@@ -329,7 +329,7 @@ def _event_base(env: Mapping[str, str]) -> str | None:
         return None
     try:
         event = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     pull = event.get("pull_request") if isinstance(event, dict) else None
     base = pull.get("base") if isinstance(pull, dict) else None

@@ -149,7 +149,7 @@ def _read_figures(path: Path) -> Figures | None:
     try:
         data = json.loads(path.read_bytes())
         figures = Figures(**data)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, RecursionError):
         return None  # missing or damaged: measured again
     ok = isinstance(figures.rows, int) and isinstance(figures.orders, int)
     return figures if ok and isinstance(figures.amounts, dict) else None

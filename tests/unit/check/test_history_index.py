@@ -143,6 +143,29 @@ def test_a_damaged_parse_cache_is_ignored(factory: RepoFactory) -> None:
     assert json.loads(cache.read_text(encoding="utf-8"))["version"] == 1
 
 
+@pytest.mark.parametrize(
+    "damage",
+    ["nested", "parsed is a list", "entries of another shape"],
+)
+def test_a_parse_cache_that_is_valid_json_of_another_shape_is_ignored(
+    factory: RepoFactory, damage: str
+) -> None:
+    settings, _ = load_settings(factory.root)
+    first = snapshot.take(factory.root, settings)
+    cache = factory.root / ".git" / "retrobatch" / snapshot.PARSED_FILE
+    doc = json.loads(cache.read_text(encoding="utf-8"))
+    if damage == "nested":
+        cache.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    elif damage == "parsed is a list":
+        cache.write_text(json.dumps({"version": 1, "parsed": [1, 2]}), encoding="utf-8")
+    else:
+        doc["parsed"] = {key: {"state": ["not", "a", "state"]} for key in doc["parsed"]}
+        cache.write_text(json.dumps(doc), encoding="utf-8")
+    snap = snapshot.take(factory.root, settings)
+    assert [s.receipt for s in snap.submissions] == [s.receipt for s in first.submissions]
+    assert [s.manifest for s in snap.submissions] == [s.manifest for s in first.submissions]
+
+
 def test_cached_manifest_findings_keep_their_lines(factory: RepoFactory) -> None:
     """A manifest cached while valid that the settings now refuse is parsed again, so the
     finding points at its line."""
