@@ -87,9 +87,7 @@ def build_history(root: Path, submissions: int, rows: int, figures: bool = True)
     """All files in one commit through `git fast-import`, then checked out."""
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
     rng = random.Random(11)
-    feed = subprocess.Popen(
-        ["git", "fast-import", "--quiet"], cwd=root, stdin=subprocess.PIPE
-    )
+    feed = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=root, stdin=subprocess.PIPE)
     assert feed.stdin is not None
     start = dt.date(2024, 1, 1)
     out = feed.stdin

@@ -14,7 +14,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from retrobatch.demo import free_port
+from support.ports import free_port
 from support.runner_env import SETTINGS_YAML, SMTP_PASSWORD, SMTP_USER, Handler, Repos, SmtpServer
 
 

@@ -350,7 +350,7 @@ def _event_base(env: Mapping[str, str]) -> str | None:
         return None
     try:
         event = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     pull = event.get("pull_request") if isinstance(event, dict) else None
     base = pull.get("base") if isinstance(pull, dict) else None
@@ -370,7 +370,7 @@ def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 @in_project
 def _cmd_status(args: argparse.Namespace, ws: Project) -> int:
     from retrobatch import status
-    from retrobatch.reconcile import matching as reconcile
+    from retrobatch.reconcile import rows
     from retrobatch.report import reconcile as reconcile_report
     from retrobatch.report import status as status_report
 
@@ -380,9 +380,7 @@ def _cmd_status(args: argparse.Namespace, ws: Project) -> int:
         raise UsageError(f"no submission {args.id!r} under submissions/")
     if args.id:
         one = lines[0]
-        mapped = (
-            reconcile.explain_errors(ws.root, one.receipt, one.folder.folder) if one.receipt else []
-        )
+        mapped = rows.explain_errors(ws.root, one.receipt, one.folder.folder) if one.receipt else []
         if args.format == "json":
             doc = {**one.to_dict(), "impact_errors": [dataclasses.asdict(m) for m in mapped]}
             print(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
@@ -417,6 +415,8 @@ def _cmd_reconcile(args: argparse.Namespace, ws: Project) -> int:
     settings = ws.require_settings()
     snap = snapshot.take(ws.root, None)
     if not reconcile.outstanding(ws.root, snap):
+        for why in reconcile.refused(snap):
+            print(f"warning: {why}")
         print("nothing to reconcile: no sent part awaits impact.com's report")
         return 0
     from retrobatch.repository.ledger import Ledger

@@ -23,7 +23,9 @@ FIGURES_DIR = "figures"
 @dataclass
 class SubmissionStatus:
     id: str
-    state: str  # a receipt state, `pending` without a receipt, `invalid` when unreadable
+    # a receipt state, `pending` without a receipt, `invalid` when the receipt is unreadable,
+    # `refused` when the folder holds a link or special file and nothing in it is read
+    state: str
     folder: SubmissionFolder
     manifest: Manifest | None = None
     receipt: Receipt | None = None
@@ -52,6 +54,7 @@ class SubmissionStatus:
             "last_event": stats.last_event if stats else None,
             "sent_at": self.receipt.sent_at if self.receipt else None,
             "impact_status": self.impact_status,
+            "problems": self.problems,
         }
 
 
@@ -81,7 +84,18 @@ def collect(
             else:
                 status.stats = _measure(root, sub.manifest, sub.csv_path, dt.datetime.now(dt.UTC))
         result.append(status)
-    return result
+    for name, problems in snap.scan.refused.items():
+        if only is not None and name != only:
+            continue
+        # `name` is a folder under submissions/, or submissions/ itself when that is a link
+        rel = SUBMISSIONS_DIR if name == SUBMISSIONS_DIR else f"{SUBMISSIONS_DIR}/{name}"
+        folder = SubmissionFolder(name, root / rel, rel)
+        result.append(
+            SubmissionStatus(
+                name, "refused", folder, problems=[f"{f.path}: {f.message}" for f in problems]
+            )
+        )
+    return sorted(result, key=lambda s: s.id)
 
 
 def _measure(root: Path, manifest: Manifest, csv_path: Path, moment: dt.datetime) -> CsvStats:
@@ -135,7 +149,7 @@ def _read_figures(path: Path) -> Figures | None:
     try:
         data = json.loads(path.read_bytes())
         figures = Figures(**data)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, RecursionError):
         return None  # missing or damaged: measured again
     ok = isinstance(figures.rows, int) and isinstance(figures.orders, int)
     return figures if ok and isinstance(figures.amounts, dict) else None

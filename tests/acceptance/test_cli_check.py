@@ -75,6 +75,21 @@ def test_path_that_does_not_exist_exits_2(
     assert "no such file or folder" in capsys.readouterr().err
 
 
+def test_a_path_outside_the_repository_exits_2_but_other_files_in_it_are_passed_over(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """pre-commit hands over every changed file; a file outside the repository is a mistake."""
+    elsewhere = tmp_path / "elsewhere.csv"
+    elsewhere.write_text("OrderId\n")
+    assert run(factory, str(elsewhere)) == 2
+    assert capsys.readouterr().err == (
+        f"retrobatch check: {elsewhere}: outside the repository {factory.root}\n"
+    )
+    (factory.root / "README.md").write_text("notes\n")
+    assert run(factory, str(factory.root / "README.md")) == 0
+    assert capsys.readouterr().out.endswith("0 submissions checked: no problems\n")
+
+
 def test_not_a_repository_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--repo", str(tmp_path)]) == 2
     assert "not inside a git repository" in capsys.readouterr().err

@@ -163,9 +163,7 @@ def test_money_and_case_and_yaml_and_encoding_hints(
     (folder / "conversions.csv").write_bytes(item_rows("C-1").encode("utf-16"))
     folder = factory.submission("2026-11-20-mac", None)
     (folder / "conversions.csv").write_bytes(item_rows("D-1").replace("\n", "\r").encode())
-    factory.submission(
-        "2026-11-20-semi", item_rows("E-1").replace(",", ";")
-    )
+    factory.submission("2026-11-20-semi", item_rows("E-1").replace(",", ";"))
     factory.submission(
         "2026-11-20-yaml", item_rows("F-1"),
         manifest=manifest_text("2026-11-20-yaml").replace(

@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,39 @@ def test_json_and_details(factory: RepoFactory, capsys: pytest.CaptureFixture[st
     assert status(factory, "2026-11-22-broken") == 0
     out = capsys.readouterr().out
     assert "PROBLEM" in out and "invalid" in out
+
+
+def test_a_folder_with_a_link_or_fifo_is_listed_as_refused_and_nothing_in_it_is_read(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    subs = factory.root / "submissions"
+    os.mkfifo(subs / "2026-11-21-sent" / "pipe")  # reading it would block status forever
+    (tmp_path / "elsewhere").mkdir()
+    (subs / "2026-11-23-linked").symlink_to(tmp_path / "elsewhere")
+    assert status(factory) == 0
+    lines = capsys.readouterr().out.splitlines()
+    states = {line.split()[0]: line.split()[1] for line in lines[1:]}
+    assert states == {
+        "2026-11-20-pending": "pending",
+        "2026-11-21-sent": "refused",
+        "2026-11-22-broken": "invalid",
+        "2026-11-23-linked": "refused",
+    }
+    assert status(factory, "2026-11-21-sent") == 0
+    problem = [line for line in capsys.readouterr().out.splitlines() if "PROBLEM" in line]
+    assert problem == [
+        "PROBLEM      submissions/2026-11-21-sent/pipe: a FIFO (named pipe): a submission holds "
+        "regular files only (the manifest, its CSV, the receipt, a README); nothing in this "
+        "folder is read or sent until it is removed"
+    ]
+    assert status(factory, "--format", "json") == 0
+    linked = json.loads(capsys.readouterr().out)[3]
+    assert (linked["id"], linked["state"]) == ("2026-11-23-linked", "refused")
+    assert linked["problems"] == [
+        "submissions/2026-11-23-linked: a symbolic link: a submission holds regular files only "
+        "(the manifest, its CSV, the receipt, a README); nothing in this folder is read or sent "
+        "until it is removed"
+    ]
 
 
 def test_unknown_id_exits_2(factory: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:

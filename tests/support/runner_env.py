@@ -14,6 +14,8 @@ from pathlib import Path
 import git
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from support.times import utc_text
+
 SMTP_USER = "apikey"
 SMTP_PASSWORD = "s3cret-Pa55word-never-shown"
 SENDER = "conversions@brand.example"
@@ -142,8 +144,7 @@ class SmtpServer:
 
 
 def event_date(days_ago: float = 2) -> str:
-    moment = dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago))
 
 
 def item_rows(orders: list[tuple[str, int]], *, days_ago: float = 2, pad: int = 0) -> list[str]:

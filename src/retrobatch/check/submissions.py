@@ -66,6 +66,10 @@ def select(
         absolute = path if path.is_absolute() else Path.cwd() / path
         if not os.path.lexists(absolute):
             raise UsageError(f"{path}: no such file or folder")
+        top = os.path.abspath(root)
+        if os.path.commonpath([os.path.abspath(absolute), top]) != top:
+            # other paths in the repository are passed over: pre-commit hands over every file
+            raise UsageError(f"{path}: outside the repository {root}")
         if os.path.abspath(absolute) == os.path.abspath(root / SETTINGS_FILE):
             chosen.update(safe)
             refused.update(found.refused)

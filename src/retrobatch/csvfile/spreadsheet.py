@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
+import zlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,9 +45,21 @@ def xlsx_to_csv(path: Path, sheet: str | None = None) -> tuple[bytes, int]:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    # What a damaged or truncated workbook raises, while opening it or reading its rows (a
+    # read-only workbook reads the sheet's XML as it goes).
+    damaged = (
+        OSError,
+        InvalidFileException,
+        KeyError,
+        ValueError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        SyntaxError,  # the sheet's XML: ElementTree's ParseError, lxml's XMLSyntaxError
+    )
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (OSError, InvalidFileException, KeyError, ValueError) as exc:
+    except damaged as exc:
         raise UsageError(f"{path}: cannot read as an .xlsx workbook: {exc}") from None
     try:
         if sheet is not None and sheet not in book.sheetnames:
@@ -54,16 +68,24 @@ def xlsx_to_csv(path: Path, sheet: str | None = None) -> tuple[bytes, int]:
                 f"(sheets: {', '.join(book.sheetnames)})"
             )
         ws = book[sheet] if sheet is not None else book.worksheets[0]
-        rows = [[cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        # Written as read: an export of a million rows is never held as a million lists.
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        width = rows = 0
+        for values in ws.iter_rows(values_only=True):
+            row = [cell_text(v) for v in values]
+            if not any(v.strip() for v in row):
+                continue  # a blank row
+            if not rows:  # the header: its last named column is the width
+                width = max((i + 1 for i, v in enumerate(row) if v.strip()), default=0)
+            cut = max(width, max((i + 1 for i, v in enumerate(row) if v), default=0))
+            writer.writerow(row[:cut])
+            rows += 1
+    except damaged as exc:
+        where = f"after {rows:,} rows" if rows else "at its start"
+        raise UsageError(f"{path}: the workbook is damaged {where}: {exc}") from None
     finally:
         book.close()
-    rows = [row for row in rows if any(v.strip() for v in row)]
     if not rows:
         raise UsageError(f"{path}: the sheet {ws.title!r} is empty")
-    width = max((i + 1 for i, v in enumerate(rows[0]) if v.strip()), default=0)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for row in rows:
-        cut = max(width, max((i + 1 for i, v in enumerate(row) if v), default=0))
-        writer.writerow(row[:cut])
-    return out.getvalue().encode("utf-8"), len(rows) - 1
+    return out.getvalue().encode("utf-8"), rows - 1

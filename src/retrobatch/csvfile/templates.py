@@ -378,9 +378,7 @@ class HeaderMap:
         return [finding(p.code, rel, p.message, line, p.column, hint=p.hint) for p in self.problems]
 
 
-def map_header(
-    template: Template, header_fields: Sequence[str], *, app: bool = False
-) -> HeaderMap:
+def map_header(template: Template, header_fields: Sequence[str], *, app: bool = False) -> HeaderMap:
     """Match header names case-insensitively (aliases included) to the template's columns.
 
     `app`: the destination is a mobile app, whose rows need the columns marked

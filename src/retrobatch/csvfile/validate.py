@@ -48,6 +48,7 @@ __all__ = [
 
 MAX_FINDINGS = 1000
 
+
 @dataclass
 class CsvStats:
     """What `retrobatch status` and the PR summary show; for modifications `orders` counts
@@ -220,9 +221,7 @@ class _Validation:
         self.width = len(header.names)
         self.stats = CsvStats()
         self.dates = DateRules(tpl, header, ctx, rel)
-        self.order_rules = OrderRules(
-            tpl, header, ctx, rel, path, path.stat().st_size, header_size
-        )
+        self.order_rules = OrderRules(tpl, header, ctx, rel, path, path.stat().st_size, header_size)
         self.totals = Totals(tpl, header, ctx, rel)
         self.rules: list[Rule] = [
             CellRules(tpl, header, ctx, rel),
@@ -297,4 +296,3 @@ def collect_keys(path: Path, template: str) -> tuple[dict[str, int], dict[str, t
     except OSError:
         pass
     return orders, actions
-

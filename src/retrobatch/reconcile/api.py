@@ -324,7 +324,7 @@ class ImpactClient:
                 raise ImpactApiError(f"{where}: HTTP {status}{said}", status)
             try:
                 data = response.json()
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
                 raise ImpactApiError(f"{where}: the answer is not JSON", status) from None
             if not isinstance(data, dict):
                 raise ImpactApiError(f"{where}: the answer is not a JSON object", status)
@@ -340,7 +340,7 @@ def _said(response: httpx.Response, redact: Redactor) -> str:
     phrase, headers or body: a proxy or server echoing the request would show the token."""
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     message = data.get("Message") if isinstance(data, dict) else None
     if not isinstance(message, str):

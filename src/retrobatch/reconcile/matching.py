@@ -1,4 +1,5 @@
-"""What impact.com did with each sent file, recorded in the receipts, and its errors traced to rows.
+"""What impact.com did with each sent file, recorded in the receipts (its errors are traced to
+rows in `rows.py`).
 
 Matching is by FileName equal to the attachment name and nothing else (README.md, "Reconciling
 with impact.com"): several such files mean the earliest submitted after the part's `sent_at`;
@@ -9,17 +10,12 @@ no git here: the CLI reports and commits.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import io
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Protocol
 
-from retrobatch.csvfile.records import RecordReader
-from retrobatch.csvfile.templates import column_index
-from retrobatch.reconcile import impact_errors
 from retrobatch.reconcile.api import (
     ErrorDetail,
     FileSubmission,
@@ -28,7 +24,6 @@ from retrobatch.reconcile.api import (
     parse_api_time,
 )
 from retrobatch.repository.ledger import write_receipt
-from retrobatch.repository.manifest import load_manifest
 from retrobatch.repository.receipts import (
     EmailPart,
     Processing,
@@ -39,7 +34,7 @@ from retrobatch.repository.receipts import (
 )
 from retrobatch.repository.settings import Settings
 from retrobatch.repository.snapshot import Snapshot, take
-from retrobatch.repository.submissions import SUBMISSIONS_DIR, SubmissionFolder
+from retrobatch.repository.submissions import SubmissionFolder
 
 COMPLETE = "Complete"
 UNMATCHED = "unmatched"
@@ -213,6 +208,12 @@ def _receipts(
         yield sub.folder, sub.receipt, why
 
 
+def refused(snap: Snapshot) -> list[str]:
+    """Folders whose receipts are not read (a link or special file in them): said, since a
+    part sent from one is not reconciled until it is cleaned up."""
+    return [f"{f.path}: {f.message}" for found in snap.scan.refused.values() for f in found]
+
+
 def outstanding(root: Path, snap: Snapshot | None = None) -> list[SubmissionFolder]:
     """Submissions with a part still to ask about: with none, reconcile needs no credentials."""
     return [
@@ -252,7 +253,8 @@ def reconcile_repository(
     receipts already updated, so the CLI can commit them and exit 1.
     """
     now = now or now_utc()
-    result = ReconcileResult()
+    snap = snap or take(root, None)
+    result = ReconcileResult(skipped=refused(snap))
     source = _CachedSource(source)
     for sub, receipt, unreadable in _receipts(root, snap):
         if receipt is None:
@@ -272,204 +274,3 @@ def reconcile_repository(
             write_receipt(sub.folder, receipt)
             result.changed.append(ReceiptChange(sub, receipt, before, tuple(changed)))
     return result
-
-
-# --- errors back to rows ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MappedError:
-    """One impact.com error, placed on the committed CSV where that can be done reliably."""
-
-    attachment: str
-    line: int | None  # impact.com's Line, in the attachment (header = line 1)
-    csv_path: str | None  # the committed CSV, relative to the repository root
-    csv_line: int | None  # where the record starts in the committed CSV; None when not placed
-    order_id: str  # the record's OrderId when placed, else impact.com's
-    sku: str
-    status: str
-    reason: str  # impact.com's code, as it came
-    explanation: str | None  # what the code means (impact_errors); None for an unknown code
-    placed_by: Literal["line", "order_id"] | None  # how csv_line was found
-    note: str | None = None  # why the Line was not used, or a disagreement worth seeing
-    fix: str | None = None  # what to do about it
-    caught_by: tuple[str, ...] = ()  # finding codes with which check now stops the cause
-    event_code: str = ""
-
-
-@dataclass(frozen=True)
-class _Record:
-    first: int  # physical line where the record starts (header = 1)
-    last: int
-    raw: bytes
-    fields: tuple[str, ...]
-
-
-def _records(data: bytes) -> list[_Record]:
-    """Records with their physical lines, read as the runner splits a batch (the shared
-    reader): blank lines, which split parts drop, are left out; the first record is the
-    header, whatever it holds."""
-    found: list[_Record] = []
-    for record in RecordReader(io.BytesIO(data)):
-        if record.blank and found:
-            continue
-        fields = record.fields("utf-8-sig" if not found else "utf-8")
-        found.append(_Record(record.first, record.last, record.raw, tuple(fields)))
-    return found
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-Placed = list[tuple[int, _Record]]  # (line where the record starts in the attachment, record)
-
-
-def _attachment_records(
-    source: bytes, records: list[_Record], receipt: Receipt, part: EmailPart
-) -> tuple[Placed, str | None]:
-    """The attachment's records at their lines in it, or nothing and the reason why.
-
-    A part is rebuilt as the runner builds it (header + the original lines of its orders, in
-    file order, parts taking consecutive rows, blank lines dropped) and trusted only when its
-    sha256 matches; a single attachment only when it is the committed file byte for byte.
-    """
-    named = PART_NAME.match(part.attachment)
-    if named is None:
-        if _sha256(source) == part.sha256:
-            return [(r.first, r) for r in records], None
-        return [], "the committed CSV differs from the attachment as sent (sha256)"
-    total = int(named["m"])
-    parts: dict[int, EmailPart] = {}
-    for other in receipt.emails:
-        name = PART_NAME.match(other.attachment)
-        if name and int(name["m"]) == total:
-            parts[int(name["n"])] = other
-    if sorted(parts) != list(range(1, total + 1)):
-        return [], f"the receipt lists {len(parts)} of the {total} parts"
-    offset = 1 + sum(parts[n].rows for n in range(1, int(named["n"])))
-    chosen = [records[0], *records[offset : offset + part.rows]]
-    if len(chosen) != part.rows + 1 or _sha256(b"".join(r.raw for r in chosen)) != part.sha256:
-        return [], "the part could not be rebuilt from the committed CSV (sha256 differs)"
-    placed: Placed = []
-    line = 1
-    for record in chosen:
-        placed.append((line, record))
-        line += record.last - record.first + 1
-    return placed, None
-
-
-def _place(placed: Placed, line: int | None) -> _Record | None:
-    """The data record covering the attachment's physical `line` (the header is no record)."""
-    if line is None:
-        return None
-    for start, record in placed[1:]:
-        if start <= line <= start + record.last - record.first:
-            return record
-    return None
-
-
-def explain_errors(root: Path, receipt: Receipt, folder: Path | None = None) -> list[MappedError]:
-    """impact.com's errors for every part, each placed on its CSV record and OrderId.
-
-    What `retrobatch status ID` shows. A Line is trusted only when the attachment is provably
-    the committed CSV (single part) or rebuilt from it byte for byte (split parts); otherwise
-    the error is placed by impact.com's own OrderId (and Sku), and `note` says so.
-    """
-    folder = folder or root / SUBMISSIONS_DIR / receipt.submission
-    template, csv_rel, source, unreadable = _committed_csv(root, folder)
-    records = _records(source) if source is not None else []
-    columns: tuple[int | None, int | None] = (None, None)
-    if records:
-        header = list(records[0].fields)
-        columns = (column_index(template, header, "OrderId"), column_index(template, header, "Sku"))
-    mapped: list[MappedError] = []
-    for entry in receipt.processing:
-        if not entry.errors:
-            continue
-        part = receipt.part(entry.attachment)
-        placed: Placed = []
-        why: str | None = unreadable
-        if part is None:
-            why = f"the receipt has no part {entry.attachment}"
-        elif source is not None and records:
-            placed, why = _attachment_records(source, records, receipt, part)
-        elif source is not None:
-            why = f"{csv_rel} has no header"
-        for error in entry.errors:
-            mapped.append(_map_one(error, entry.attachment, csv_rel, placed, records, columns, why))
-    return mapped
-
-
-def _committed_csv(root: Path, folder: Path) -> tuple[str, str | None, bytes | None, str]:
-    """The manifest's template and CSV (path, bytes), or the reason the CSV cannot be read."""
-    loaded = load_manifest(folder, root, None)
-    if loaded.manifest is None or loaded.csv_path is None:
-        return "", None, None, "the CSV named by the manifest cannot be read"
-    rel = loaded.csv_path.relative_to(root).as_posix()
-    try:
-        return loaded.manifest.template, rel, loaded.csv_path.read_bytes(), ""
-    except OSError as exc:
-        return loaded.manifest.template, rel, None, f"cannot read {rel}: {exc.strerror}"
-
-
-def _cell(record: _Record, column: int | None) -> str:
-    return record.fields[column] if column is not None and column < len(record.fields) else ""
-
-
-def _by_order(
-    records: list[_Record], columns: tuple[int | None, int | None], order_id: str, sku: str
-) -> _Record | None:
-    """The first record of that order (of that Sku too, when both sides name one)."""
-    order_col, sku_col = columns
-    if not order_id or order_col is None:
-        return None
-    same = [r for r in records[1:] if _cell(r, order_col) == order_id]
-    exact = [r for r in same if sku and _cell(r, sku_col) == sku]
-    return (exact or same)[0] if same else None
-
-
-def _map_one(
-    error: dict[str, Any],
-    attachment: str,
-    csv_rel: str | None,
-    placed: Placed,
-    records: list[_Record],
-    columns: tuple[int | None, int | None],
-    why: str | None,
-) -> MappedError:
-    line = error.get("line") if isinstance(error.get("line"), int) else None
-    reported = str(error.get("order_id") or "")
-    sku = str(error.get("sku") or "")
-    reason = str(error.get("reason") or "")
-    known = impact_errors.lookup(reason)
-    record = _place(placed, line) if placed else None
-    placed_by: Literal["line", "order_id"] | None = "line" if record else None
-    order_id, note = reported, None
-    if record is not None:
-        order_id = _cell(record, columns[0]) or reported
-        if reported and reported != order_id:
-            note = f"impact.com reports OrderId {reported!r} for this line"
-    else:
-        if placed:
-            why = f"line {line} is not a data line of {attachment}"
-        record = _by_order(records, columns, reported, sku)
-        placed_by = "order_id" if record else None
-        found = "placed by impact.com's OrderId" if record else "not placed on a row"
-        note = f"{why}: {found}" if why else found
-    return MappedError(
-        attachment=attachment,
-        line=line,
-        csv_path=csv_rel,
-        csv_line=record.first if record else None,
-        order_id=order_id,
-        sku=sku,
-        status=str(error.get("status") or ""),
-        reason=reason,
-        explanation=known.meaning if known else None,
-        placed_by=placed_by,
-        note=note,
-        fix=known.fix if known else None,
-        caught_by=known.caught_by if known else (),
-        event_code=str(error.get("event_code") or ""),
-    )

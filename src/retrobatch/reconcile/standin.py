@@ -1,11 +1,11 @@
-"""A stand-in for impact.com's FTPFileSubmissions API, for the demo and the tests.
+"""A stand-in for impact.com's FTPFileSubmissions API, for the demo.
 
 It speaks the documented shapes (docs/README.md, reconcile): Basic auth, numbers as strings,
 paging with `@nextpageuri`, statuses that advance over successive listings, the v14 error list
 key `ErrorDetail`, and failures queued on demand (a 429 with Retry-After, a 500). The answers
 are computed by `StandIn.respond`, a plain function of the request; `serve` puts it on
-127.0.0.1 with the standard library's HTTP server, and the tests put the same object behind
-pytest-httpserver.
+127.0.0.1 with the standard library's HTTP server. The tests keep their own model of the API
+and check this stand-in against it (tests/unit/reconcile/test_standin.py).
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class StandIn:
                 status = found[0].errors_status if found else 404
                 return Reply(status, '{"Message": "refused"}', JSON)
             return self._page(parts.path, args, self.errors_key, found[0].errors)
-        start = parse_timestamp(args["SubmissionDateStart"])
+        start = parse_timestamp(args.get("SubmissionDateStart", "0001-01-01T00:00:00Z"))
         end = parse_timestamp(args.get("SubmissionDateEnd", "9999-12-31T00:00:00Z"))
         listed = [f for f in self.files if start <= parse_timestamp(f.submitted) <= end]
         return self._page(parts.path, args, "FTPFileSubmissions", listed, listing=True)

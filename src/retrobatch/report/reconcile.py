@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from retrobatch.findings import plural
-from retrobatch.reconcile.matching import MappedError, ReconcileResult
+from retrobatch.reconcile.matching import ReconcileResult
+from retrobatch.reconcile.rows import MappedError
 
 
 def lines(result: ReconcileResult) -> list[str]:

@@ -13,13 +13,20 @@ import os
 import subprocess
 from pathlib import Path
 
+from retrobatch.repository.workspace import without_git_variables
+
 CACHE_NAME = "retrobatch"
 
 
 def _git(root: Path, *args: str) -> bytes | None:
     try:
         done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, check=False, timeout=120
+            ["git", *args],
+            cwd=root,
+            env=without_git_variables(),  # the repository at `root`, not a hook's
+            capture_output=True,
+            check=False,
+            timeout=120,
         )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -51,9 +51,7 @@ class Submission:
     @property
     def history(self) -> bool:
         """Delivered, or with a receipt nobody can read (treated as delivered: never resent)."""
-        return bool(self.receipt_findings) or (
-            self.receipt is not None and self.receipt.delivered
-        )
+        return bool(self.receipt_findings) or (self.receipt is not None and self.receipt.delivered)
 
 
 @dataclass
@@ -96,6 +94,10 @@ def read(folder: SubmissionFolder, root: Path, settings: Settings | None) -> Sub
     return sub
 
 
+# What reading a cached parse that is not as this version wrote it raises.
+_DAMAGED = (KeyError, TypeError, ValueError, AttributeError)
+
+
 class _ParsedStore:
     """Clean parses of manifests and receipts by a hash of their bytes."""
 
@@ -114,8 +116,9 @@ class _ParsedStore:
             try:
                 doc = json.loads(path.read_bytes())
                 if isinstance(doc, dict) and doc.get("version") == _VERSION:
-                    known = doc.get("parsed") or {}
-            except (OSError, ValueError):
+                    parsed = doc.get("parsed")
+                    known = parsed if isinstance(parsed, dict) else {}
+            except (OSError, ValueError, RecursionError):
                 known = {}  # missing or damaged: parsed again, written anew
         return cls(path, known)
 
@@ -137,9 +140,7 @@ class _ParsedStore:
         self.used[key] = data
         self.added = True
 
-    def receipt(
-        self, folder: SubmissionFolder, root: Path
-    ) -> tuple[Receipt | None, list[Finding]]:
+    def receipt(self, folder: SubmissionFolder, root: Path) -> tuple[Receipt | None, list[Finding]]:
         path = folder.folder / RECEIPT_FILE
         rel = path.relative_to(root).as_posix()
         try:
@@ -150,7 +151,8 @@ class _ParsedStore:
             return None, [finding("receipt.invalid", rel, f"cannot read: {exc}")]
         key, hit = self._lookup("receipt", raw)
         if hit is not None:
-            return receipts.from_data(hit), []
+            with contextlib.suppress(*_DAMAGED):  # an entry not as written: parsed again
+                return receipts.from_data(hit), []
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -170,9 +172,10 @@ class _ParsedStore:
             return manifest.load_manifest(folder.folder, root, settings)  # words the problem
         key, hit = self._lookup("manifest", raw)
         if hit is not None:
-            loaded = manifest.trusted(hit, folder.folder, root, settings)
-            if loaded is not None:
-                return loaded
+            with contextlib.suppress(*_DAMAGED):  # an entry not as written: parsed again
+                loaded = manifest.trusted(hit, folder.folder, root, settings)
+                if loaded is not None:
+                    return loaded
         loaded, data = manifest.parse_manifest(text, folder.folder, root, settings)
         self._remember(key, data)
         return loaded

@@ -41,7 +41,15 @@ class Workspace:
     def repo(self) -> git.Repo:
         import git
 
-        return git.Repo(self.root)
+        repo = git.Repo(self.root)
+        # git obeys GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE over the folder it runs in, and
+        # GitPython passes the process's environment on: each is pinned to this repository.
+        repo.git.update_environment(
+            GIT_DIR=repo.git_dir,
+            GIT_WORK_TREE=str(self.root),
+            GIT_INDEX_FILE=str(Path(repo.git_dir) / "index"),
+        )
+        return repo
 
     def close(self) -> None:
         if "repo" in self.__dict__:  # opened: cached_property keeps it in the instance
@@ -96,12 +104,11 @@ def _ask_git(start: Path, here: Path) -> Path:
     `--show-toplevel` keeps the path as the user wrote it (links not resolved), as pre-commit
     does, so paths given beside it stay inside it."""
     folder = here if here.is_dir() else here.parent
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     try:
         done = subprocess.run(
             ["git", "rev-parse", "--is-bare-repository", "--is-inside-git-dir", "--show-cdup"],
             cwd=folder,
-            env=env,
+            env=without_git_variables(),
             capture_output=True,
             text=True,
             check=False,
@@ -117,6 +124,11 @@ def _ask_git(start: Path, here: Path) -> Path:
         return _work_tree_of_git_dir(start)
     cdup = lines[2] if len(lines) > 2 else ""
     return Path(os.path.normpath(folder / cdup))
+
+
+def without_git_variables() -> dict[str, str]:
+    """The environment for a git process that must find the repository from its folder."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
 
 
 def _work_tree_of_git_dir(start: Path) -> Path:

@@ -8,6 +8,7 @@ is never held in memory whole. A batch that fits in one message is the committed
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -78,6 +79,7 @@ def split_batch(
         sha, rows = _describe_whole(path, template)
         return Split([Part(whole, ((0, total),), sha, rows, total)])
     # The size of a part's name depends on how many parts there are: retry with wider counts.
+    # (Always from one digit, so that a later run splits a batch exactly as an earlier one did.)
     digits = 1
     while True:
         widest = int("9" * digits)
@@ -108,9 +110,29 @@ def _largest_fit(sizer: Sizer, name: str, max_bytes: int) -> int:
 
 
 @dataclass
+class _Group:
+    """The orders of one part, as byte spans of the file (records themselves are not kept:
+    a million of them would take hundreds of megabytes)."""
+
+    spans: list[tuple[int, int]] = field(default_factory=list)  # (offset, length), merged
+    rows: int = 0
+    size: int = 0
+
+    def add(self, order: list[_Record]) -> None:
+        spans = self.spans
+        for record in order:
+            if spans and spans[-1][0] + spans[-1][1] == record.offset:
+                spans[-1] = (spans[-1][0], spans[-1][1] + record.length)
+            else:
+                spans.append((record.offset, record.length))
+            self.size += record.length
+        self.rows += len(order)
+
+
+@dataclass
 class _Grouping:
     header: _Record | None = None
-    groups: list[list[_Record]] = field(default_factory=list)
+    groups: list[_Group] = field(default_factory=list)
     too_large: _Record | None = None  # the first record of an order that fits in no message
 
 
@@ -121,18 +143,15 @@ def _group(path: Path, template: str, budget: int) -> _Grouping:
     if grouping.header is None:
         return grouping
     room = budget - grouping.header.length
-    used = 0
+    groups = grouping.groups
     for order in _orders(records):
         length = sum(r.length for r in order)
         if length > room:
             grouping.too_large = order[0]
             return grouping
-        if grouping.groups and used + length <= room:
-            grouping.groups[-1].extend(order)
-            used += length
-        else:
-            grouping.groups.append(list(order))
-            used = length
+        if not groups or groups[-1].size + length > room:
+            groups.append(_Group())
+        groups[-1].add(order)
     return grouping
 
 
@@ -147,10 +166,10 @@ def _too_large(first: _Record, rel: str, max_bytes: int) -> Finding:
     )
 
 
-def _describe_part(path: Path, name: str, header: _Record | None, group: list[_Record]) -> Part:
-    pieces = [header, *group] if header is not None else group
-    spans = _merge_spans([(r.offset, r.length) for r in pieces])
-    part = Part(name, spans, "", len(group), sum(length for _, length in spans))
+def _describe_part(path: Path, name: str, header: _Record | None, group: _Group) -> Part:
+    head = [(header.offset, header.length)] if header is not None else []
+    spans = _merge_spans([*head, *group.spans])
+    part = Part(name, spans, "", group.rows, sum(length for _, length in spans))
     return replace(part, sha256=hashlib.sha256(part.read(path)).hexdigest())
 
 
@@ -185,6 +204,17 @@ def _orders(records: Iterator[_Record]) -> Iterator[list[_Record]]:
         yield current
 
 
+def _field(raw: bytes, index: int) -> str:
+    """Field `index` of a record ("" past its end). A record without quotes or inner CR is its
+    fields joined by commas, which `bytes.split` reads several times faster than csv."""
+    line = raw.rstrip(b"\r\n")
+    if b'"' in line or b"\r" in line:
+        fields = next(csv.reader([line.decode("utf-8", "replace")], strict=False), [])
+        return fields[index] if index < len(fields) else ""
+    cells = line.split(b",")
+    return cells[index].decode("utf-8", "replace") if index < len(cells) else ""
+
+
 def _records(path: Path, template: str) -> Iterator[_Record]:
     """The header, then each non-blank record with its OrderId. A record past the reader's
     limit ends the file here as one record without a key (no message can carry it)."""
@@ -200,8 +230,7 @@ def _records(path: Path, template: str) -> Iterator[_Record]:
                 continue
             key = None
             if key_index is not None and record.closed:
-                fields = record.fields()
-                key = fields[key_index] if key_index < len(fields) else ""
+                key = _field(record.raw, key_index)
             yield _Record(record.offset, len(record.raw), record.first, key)
         if reader.too_long is not None:
             yield _Record(0, _NEVER_FITS, reader.too_long, None)

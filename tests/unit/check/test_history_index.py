@@ -9,7 +9,6 @@ from retrobatch.check import order_index
 from retrobatch.cli import main
 from retrobatch.csvfile import validate as csvcheck
 from retrobatch.repository import receipts, snapshot
-from retrobatch.repository.cachedir import blob_id
 from retrobatch.repository.settings import load_settings
 from support.repo_factory import RepoFactory, item_rows
 
@@ -59,7 +58,7 @@ def test_the_first_check_builds_the_index_once_and_says_so(
     assert "indexing the orders of 2 CSV(s)" in err
     first = factory.root / "submissions" / "2026-11-20-first" / "conversions.csv"
     assert [p.name for p in index_files(factory)] == sorted(
-        f"{blob_id(p.read_bytes())}.item-level"
+        f"{factory.repo.git.hash_object(str(p))}.item-level"
         for p in (first, first.parent.parent / "2026-11-21-second" / "conversions.csv")
     )
     assert len(read) == 2
@@ -142,6 +141,29 @@ def test_a_damaged_parse_cache_is_ignored(factory: RepoFactory) -> None:
     snap = snapshot.take(factory.root, settings)
     assert [s.receipt.state for s in snap.submissions if s.receipt] == ["sent", "sent"]
     assert json.loads(cache.read_text(encoding="utf-8"))["version"] == 1
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["nested", "parsed is a list", "entries of another shape"],
+)
+def test_a_parse_cache_that_is_valid_json_of_another_shape_is_ignored(
+    factory: RepoFactory, damage: str
+) -> None:
+    settings, _ = load_settings(factory.root)
+    first = snapshot.take(factory.root, settings)
+    cache = factory.root / ".git" / "retrobatch" / snapshot.PARSED_FILE
+    doc = json.loads(cache.read_text(encoding="utf-8"))
+    if damage == "nested":
+        cache.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    elif damage == "parsed is a list":
+        cache.write_text(json.dumps({"version": 1, "parsed": [1, 2]}), encoding="utf-8")
+    else:
+        doc["parsed"] = {key: {"state": ["not", "a", "state"]} for key in doc["parsed"]}
+        cache.write_text(json.dumps(doc), encoding="utf-8")
+    snap = snapshot.take(factory.root, settings)
+    assert [s.receipt for s in snap.submissions] == [s.receipt for s in first.submissions]
+    assert [s.manifest for s in snap.submissions] == [s.manifest for s in first.submissions]
 
 
 def test_cached_manifest_findings_keep_their_lines(factory: RepoFactory) -> None:

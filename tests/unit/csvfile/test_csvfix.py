@@ -59,8 +59,19 @@ def test_an_excel_export_becomes_impact_form_and_a_second_fix_changes_nothing() 
     result = fix_bytes(raw, "x.csv", ITEM, NY)
     assert result.data is not None
     rows = parsed(result.data)
-    assert rows[0] == ["CampaignId", "ActionTrackerId", "EventDate", "OrderId", "ClickId",
-                       "CustomerId", "CurrencyCode", "ItemPrice", "Category", "Sku", "Quantity"]
+    assert rows[0] == [
+        "CampaignId",
+        "ActionTrackerId",
+        "EventDate",
+        "OrderId",
+        "ClickId",
+        "CustomerId",
+        "CurrencyCode",
+        "ItemPrice",
+        "Category",
+        "Sku",
+        "Quantity",
+    ]
     assert [r[3] for r in rows[1:]] == ["A-1", "A-1", "A-2"]  # regrouped, stable
     assert [r[9] for r in rows[1:]] == ["S1", "S2", "S1"]
     stamp = f"{d.isoformat()}T14:05:00{dt.datetime(d.year, d.month, d.day, 14, 5, tzinfo=NY):%z}"
@@ -78,7 +89,7 @@ def test_an_excel_export_becomes_impact_form_and_a_second_fix_changes_nothing() 
 
 def test_values_are_preserved_except_their_spelling() -> None:
     raw = b"OrderID,Event Date,CampaignId,ClickId,Amount,CurrencyCode,Note\n" + (
-        b"A-1,2026-11-20T10:00:00Z,1000,\"a,b\",12.00,USD,\"say \"\"hi\"\"\"\n"
+        b'A-1,2026-11-20T10:00:00Z,1000,"a,b",12.00,USD,"say ""hi"""\n'
     )
     result = fix_bytes(raw, "x.csv", ORDER, None)
     assert result.data is not None
@@ -194,8 +205,21 @@ def test_import_an_xlsx_keeps_types_long_ids_and_dates(
     sheet = book.active
     assert sheet is not None
     sheet.title = "Orders"
-    sheet.append(["CampaignId", "ActionTrackerId", "EventDate", "OrderId", "ClickId",
-                  "CustomerId", "CurrencyCode", "ItemPrice", "Category", "Sku", "Quantity"])
+    sheet.append(
+        [
+            "CampaignId",
+            "ActionTrackerId",
+            "EventDate",
+            "OrderId",
+            "ClickId",
+            "CustomerId",
+            "CurrencyCode",
+            "ItemPrice",
+            "Category",
+            "Sku",
+            "Quantity",
+        ]
+    )
     when = dt.datetime(d.year, d.month, d.day, 14, 5)
     sheet.append([1000, 12345, when, "A-1", 123456789012345, "c1", "USD", 1234.5, "Shoes", "S1", 1])
     sheet.append([1000, 12345, when, "A-1", 123456789012345, "c1", "USD", 0.1, "Shoes", "S2", 2])

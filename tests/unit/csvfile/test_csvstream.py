@@ -57,9 +57,7 @@ def test_paths_agree_on_quote_free_files(tmp_path: Path, name: str, block_size: 
     assert [list(r) for _, r in records] == [r for r in expected[1:] if len(r) == len(header or ())]
 
 
-@pytest.mark.parametrize(
-    "line", ["", ",2,3", "1,,3", "1,2,", ",,3", "1,,", "1,2,\r"], ids=repr
-)
+@pytest.mark.parametrize("line", ["", ",2,3", "1,,3", "1,2,", ",,3", "1,,", "1,2,\r"], ids=repr)
 @pytest.mark.parametrize("where", ["first", "middle", "last", "last, no final newline"])
 def test_a_batch_with_an_empty_cell_says_it_may_have_one(
     tmp_path: Path, line: str, where: str

@@ -192,3 +192,21 @@ def test_the_base_url_is_checked_before_any_request() -> None:
         with pytest.raises(UsageError, match="RETROBATCH_IMPACT_API") as caught:
             api_base_from_env({"RETROBATCH_IMPACT_API": bad})
         assert "tok" not in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_json_nested_past_pythons_limit_is_not_json(httpserver: HTTPServer, status: int) -> None:
+    """A broken proxy or server, not a traceback: 200 says so; 500 is retried, then said."""
+    nested = "[" * 200_000 + "]" * 200_000
+    httpserver.expect_request(f"/Advertisers/{SID}/FTPFileSubmissions").respond_with_data(
+        nested, status=status, content_type="application/json"
+    )
+    base = httpserver.url_for("/").rstrip("/")
+    retry = RetryPolicy(attempts=2, sleep=lambda _: None)
+    with (
+        ImpactClient(Credentials(SID, TOKEN), base, retry=retry) as api,
+        pytest.raises(ImpactApiError) as raised,
+    ):
+        api.list_submissions(START)
+    expected = "the answer is not JSON" if status == 200 else "HTTP 500 after 2 attempts"
+    assert str(raised.value).endswith(expected)

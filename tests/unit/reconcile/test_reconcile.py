@@ -11,7 +11,8 @@ from pytest_httpserver import HTTPServer
 
 from retrobatch.cli import main
 from retrobatch.reconcile.api import Credentials, ImpactClient, RetryPolicy
-from retrobatch.reconcile.matching import explain_errors, reconcile_repository
+from retrobatch.reconcile.matching import reconcile_repository
+from retrobatch.reconcile.rows import explain_errors
 from retrobatch.report import reconcile as report
 from retrobatch.repository.ledger import write_receipt
 from retrobatch.repository.receipts import (
@@ -20,12 +21,12 @@ from retrobatch.repository.receipts import (
     Receipt,
     load_receipt,
     parse_receipt,
-    timestamp,
 )
 from retrobatch.repository.settings import Settings
 from retrobatch.send.batching import split_batch
 from support.impact_fake import SID, TOKEN, FakeFile, FakeImpact
 from support.repo_factory import RepoFactory, item_rows
+from support.times import utc_text
 
 SUB = "2026-11-20-checkout-outage"
 SENT = dt.datetime(2026, 11, 27, 5, 0, tzinfo=dt.UTC)
@@ -44,7 +45,7 @@ def part(name: str, data: bytes, rows: int, sent_at: dt.datetime = SENT) -> Emai
         rows=rows,
         message_id=f"<{name}@brand.example>",
         to="a1b2c3@inbound.example",
-        sent_at=timestamp(sent_at),
+        sent_at=utc_text(sent_at),
     )
 
 
@@ -60,7 +61,7 @@ def sent_repo(
             sub_id,
             "sent",
             emails=[part(f"{sub_id}.csv", csv, rows, sent_at)],
-            sent_at=timestamp(sent_at),
+            sent_at=utc_text(sent_at),
         )
         write_receipt(folder, receipt)
     factory.commit("sent")
@@ -135,7 +136,7 @@ def test_match_on_page_two_goes_queued_to_complete_and_the_receipt_to_processed(
     )
     assert entry.submitted_at == "2026-11-27T05:03:00Z"
     assert entry.completed_at == "2026-11-27T14:10:00Z"
-    assert entry.checked_at == timestamp(now)
+    assert entry.checked_at == "2026-11-27T06:00:00Z"  # now
     assert entry.errors == [
         {
             "line": 4,
@@ -437,7 +438,7 @@ def _complete(attachment: str, errors: list[dict[str, Any]]) -> Processing:
     return Processing(
         attachment,
         "Complete",
-        timestamp(SENT),
+        "2026-11-27T05:00:00Z",  # SENT
         batch_id="F-1",
         total_errors=len(errors),
         errors=errors,
@@ -448,7 +449,7 @@ def _complete(attachment: str, errors: list[dict[str, Any]]) -> Processing:
 
 
 def minutes_ago(minutes: int) -> str:
-    return (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes))
 
 
 @dataclass

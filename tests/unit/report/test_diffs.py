@@ -1,9 +1,13 @@
 """`retrobatch diff`: changes by order between two commits, read from git blobs."""
 
+import csv
+import io
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from retrobatch.cli import main
 from retrobatch.diffs import describe, destination_changes, diff, diff_csv
@@ -162,3 +166,98 @@ def test_folders_without_a_manifest_are_no_submission(factory: RepoFactory) -> N
     (factory.root / "submissions/notes").mkdir()
     (factory.root / "submissions/notes/todo.txt").write_text("later")
     assert diff(factory.root, "main").submissions == []
+
+
+# -- the digest pass changes nothing: generated edits against a plain model -----------------------
+
+
+def _model(data: bytes) -> tuple[dict[str, int], dict[str, list[tuple[str, dict[str, str]]]]]:
+    """Orders as a reader of the CSV sees them: first line, and (Sku, values) per line."""
+    rows = list(csv.reader(io.StringIO(data.decode())))
+    names = [n.strip().lower() for n in rows[0]]
+    names = ["orderid" if n == "oid" else n for n in names]
+    first: dict[str, int] = {}
+    lines: dict[str, list[tuple[str, dict[str, str]]]] = {}
+    for line, row in enumerate(rows[1:], start=2):  # no cell holds a line break here
+        if not "".join(row).strip():
+            continue
+        values = {n: v.strip() for n, v in zip(names, row, strict=False)}
+        order = values.get("orderid") or f"(no order id, line {line})"
+        first.setdefault(order, line)
+        lines.setdefault(order, []).append((values.get("sku", ""), values))
+    return first, lines
+
+
+EDITS = st.sampled_from(
+    [
+        "value",
+        "add line",
+        "drop line",
+        "swap lines",
+        "spaces",
+        "quote",
+        "quote id",
+        "blank",
+        "new order",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    orders=st.lists(st.integers(1, 4), min_size=1, max_size=12),
+    edits=st.lists(st.tuples(EDITS, st.integers(0, 10**6)), max_size=6),
+    renamed=st.booleans(),
+)
+def test_generated_edits_are_found_as_a_plain_reading_finds_them(
+    orders: list[int], edits: list[tuple[str, int]], renamed: bool
+) -> None:
+    rows = [
+        [f"A-{o}", f"S{i}", str(1 + i), f"{o}.{i}0"] for o, n in enumerate(orders) for i in range(n)
+    ]
+    old = "OrderId,Sku,Quantity,ItemPrice\n" + "".join(",".join(r) + "\n" for r in rows)
+    new_rows = [list(r) for r in rows]
+    for edit, pick in edits:
+        k = pick % len(new_rows) if new_rows else 0
+        if edit == "value" and new_rows:
+            new_rows[k][2] = str(pick % 7)
+        elif edit == "add line" and new_rows:
+            new_rows.insert(k + 1, [new_rows[k][0], f"S{pick % 9 + 5}", "1", "1.00"])
+        elif edit == "drop line" and len(new_rows) > 1:
+            del new_rows[k]
+        elif edit == "swap lines" and k + 1 < len(new_rows):
+            new_rows[k], new_rows[k + 1] = new_rows[k + 1], new_rows[k]
+        elif edit == "spaces" and new_rows:
+            new_rows[k][3] = f" {new_rows[k][3]} "
+        elif edit == "quote" and new_rows:
+            new_rows[k][1] = f'"{new_rows[k][1]}"'
+        elif edit == "quote id" and new_rows and new_rows[k][0]:
+            new_rows[k][0] = f'"{new_rows[k][0]}"'
+        elif edit == "blank":
+            new_rows.insert(k, ["", "", "", ""])
+        elif edit == "new order":
+            new_rows.append([f"B-{pick % 5}", "S1", "1", "1.00"])
+    header = "oid,SKU,Quantity,ItemPrice" if renamed else "OrderId,Sku,Quantity,ItemPrice"
+    new = header + "\n" + "".join(",".join(r) + "\n" for r in new_rows)
+    result = diff_csv(old.encode(), new.encode())
+
+    (was_first, was), (now_first, now) = _model(old.encode()), _model(new.encode())
+    assert [(o.order, o.line) for o in result.added] == [
+        (k, now_first[k]) for k in now if k not in was
+    ]
+    assert [(o.order, o.line) for o in result.removed] == [
+        (k, was_first[k]) for k in was if k not in now
+    ]
+
+    # an order is changed exactly when its lines, labelled by Sku (the second line with one
+    # Sku being "#2"), hold other values
+    def labelled(lines: list[tuple[str, dict[str, str]]]) -> dict[str, dict[str, str]]:
+        seen: dict[str, int] = {}
+        out = {}
+        for sku, values in lines:
+            seen[sku] = seen.get(sku, 0) + 1
+            out[f"{sku} #{seen[sku]}"] = values
+        return out
+
+    expected = [k for k in now if k in was and labelled(was[k]) != labelled(now[k])]
+    assert [o.order for o in result.changed] == expected

@@ -12,6 +12,7 @@ import git
 import pytest
 
 from retrobatch.errors import UsageError
+from retrobatch.repository import cachedir
 from retrobatch.repository.workspace import Workspace
 
 
@@ -90,9 +91,17 @@ def test_git_variables_of_another_repository_are_ignored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mine, other = make_repo(tmp_path / "mine"), make_repo(tmp_path / "other")
+    (mine / "mine.txt").write_text("mine\n")
+    (other / "other.txt").write_text("other\n")
     monkeypatch.setenv("GIT_DIR", str(other / ".git"))
     monkeypatch.setenv("GIT_WORK_TREE", str(other))
-    assert Workspace.around(mine).root == mine
+    monkeypatch.setenv("GIT_INDEX_FILE", str(other / ".git" / "index"))
+    with Workspace.around(mine) as ws:
+        assert ws.root == mine
+        # every git command GitPython runs, and the cache's own, are about `mine`
+        assert Path(ws.repo.git.rev_parse("--show-toplevel")) == mine
+        assert ws.repo.git.status("--porcelain") == "?? mine.txt"
+    assert cachedir.cache_dir(mine) == mine / ".git" / "retrobatch"
 
 
 def test_inside_the_git_folder_the_work_tree_is_the_one_around_it(tmp_path: Path) -> None:

@@ -81,6 +81,22 @@ def test_a_quoted_line_break_stays_in_its_record(tmp_path: Path) -> None:
     assert parts[0].read(path).endswith(rows[0] + rows[1])
 
 
+def test_an_order_is_one_order_whether_its_id_is_quoted_or_not(tmp_path: Path) -> None:
+    """Records without quotes are split on commas, those with quotes read as CSV: both must
+    give the same OrderId, or an order would be cut between two parts."""
+    rows = [
+        b'1,12345,"2026-11-25T10:00:00Z","A-1",c,u,USD,1.00,"Shoes, red",S1,1\n',
+        b"1,12345,2026-11-25T10:00:00Z,A-1,c,u,USD,1.00,Shoes,S2,1\n",
+        b"1,12345,2026-11-25T10:00:00Z,A-2,c,u,USD,1.00,Shoes,S1,1\n",
+    ]
+    path = tmp_path / "c.csv"
+    path.write_bytes(HEADER.encode() + b"\n" + b"".join(rows))
+    max_bytes = SIZER(f"{SUB}.part-9-of-9.csv", len(HEADER) + 1 + len(rows[0]) + len(rows[1]))
+    parts = _split(path, max_bytes).parts
+    assert [p.rows for p in parts] == [2, 1]
+    assert parts[0].read(path).endswith(rows[0] + rows[1])
+
+
 def test_an_order_too_large_for_one_message_is_a_finding(tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     path.write_bytes(item_csv([("A-1", 1), ("BIG", 40)]))

@@ -6,8 +6,8 @@ import subprocess
 import pytest
 
 from retrobatch.errors import UsageError
-from retrobatch.repository.receipts import now_utc, timestamp
 from retrobatch.send import lease
+from support import times
 
 NOW = dt.datetime(2026, 11, 29, 3, 0, tzinfo=dt.UTC)
 
@@ -35,12 +35,12 @@ def test_a_github_run_is_named_by_its_url_and_attempt() -> None:
 
 
 def test_who_may_still_be_sending() -> None:
-    now = now_utc()
+    now = times.now()
     alive = lease.take({}, 60, now)  # this very process
     assert lease.still_held(alive, now) is not None
     assert lease.still_held(alive, now + dt.timedelta(minutes=61)) is None  # expired
     ended = lease.take({}, 60, now)
-    ended.ended_at = timestamp(now)
+    ended.ended_at = times.utc_text(now)
     assert lease.still_held(ended, now) is None
     gone = subprocess.Popen(["true"])
     gone.wait()

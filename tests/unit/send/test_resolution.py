@@ -7,11 +7,11 @@ import pytest
 import yaml
 
 from retrobatch.errors import UsageError
-from retrobatch.repository.receipts import now_utc, timestamp
 from retrobatch.repository.settings import Settings, load_settings
 from retrobatch.send.resolution import StillHeld, resolve
 from retrobatch.send.runner import RunOptions, run
 from support.runner_env import Repos, SmtpServer, item_csv
+from support.times import now, utc_text
 
 SUB = "2026-11-20-checkout-outage"
 FAST = RunOptions(retry_delays=(0.01,), push_delay=0.01, push_attempts=2)
@@ -108,8 +108,8 @@ def _held_by(repos: Repos, **lease: object) -> None:
     data = yaml.safe_load((repos.root / rel).read_text(encoding="utf-8"))
     data["run"] = {
         "id": "r1",
-        "started_at": timestamp(),
-        "expires_at": timestamp(now_utc() + dt.timedelta(minutes=60)),
+        "started_at": utc_text(now()),
+        "expires_at": utc_text(now() + dt.timedelta(minutes=60)),
         "where": "https://github.com/o/r/actions/runs/1",
         **lease,
     }
@@ -141,7 +141,7 @@ def test_a_dead_local_holder_or_an_expired_lease_does_not_block(
 
 def test_expired_lease(repos: Repos, smtp_server: SmtpServer) -> None:
     _in_doubt(repos, smtp_server)
-    _held_by(repos, expires_at=timestamp(now_utc() - dt.timedelta(seconds=1)))
+    _held_by(repos, expires_at=utc_text(now() - dt.timedelta(seconds=1)))
     assert resolve(repos.work, _settings(repos), SUB, "sent", env={}).receipt.state == "sent"
 
 

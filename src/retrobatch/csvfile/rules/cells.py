@@ -175,8 +175,6 @@ class CellRules(Rule):
         return found
 
 
-
-
 class ValueRules(Rule):
     """Values of the right form that are still wrong here: ids a spreadsheet turned into
     numbers, another event type, an unknown reason code, an unexpected status, a status on a
@@ -215,7 +213,6 @@ class ValueRules(Rule):
                         )
                     )
         return found
-
 
     def _event_type(self, batch: Batch) -> list[Finding]:
         found = []
@@ -322,8 +319,6 @@ class ValueRules(Rule):
                     found.append(self._at("csv.reversal-status", batch, i, j, message))
         return found
 
-    # -- orders and actions ----------------------------------------------------------------
-
 
 # Id columns whose values a spreadsheet may have turned into numbers in scientific notation.
 ID_COLUMNS = ("OrderId", "ClickId", "CustomerId", "CampaignId", "MediaId", "ActionId", "Sku")
@@ -338,7 +333,6 @@ def _filled(cols: list[list[str]], alt: tuple[int, ...]) -> list[bool]:
     return [all(row) for row in zip(*(cols[j] for j in alt), strict=True)]
 
 
-
 def _shortest_match(pattern: re.Pattern[str] | None) -> int:
     """Characters of the shortest text `pattern` can match (0 when unknown): a value it matches
     is at least that long, since a search's match is part of the value."""
@@ -351,4 +345,3 @@ def _shortest_match(pattern: re.Pattern[str] | None) -> int:
     except Exception:  # a private module: without it the bound is only looser
         return 0
     return width if isinstance(width, int) else 0
-

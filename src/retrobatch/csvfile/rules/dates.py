@@ -153,8 +153,6 @@ class DateRules(Rule):
                     self.last = (instant, value)
                     self.last_above = _minute(_utc(instant), -_NEAR)
 
-    # -- event types, reasons, reversals ---------------------------------------------------
-
 
 def _instant(value: str) -> dt.datetime | None:
     try:

@@ -37,8 +37,6 @@ class Totals(Rule):
     def _actions(self, batch: Batch) -> None:
         count_actions(self.actions, self.header, batch.cols, batch.lines)
 
-    # -- statistics ------------------------------------------------------------------------
-
     def _totals(self, batch: Batch) -> None:
         m = self.field("MediaId")
         if m is not None:
@@ -111,7 +109,6 @@ def action_key(action_id: str, order_id: str, tracker: str) -> str | None:
     if order_id and tracker:
         return f"order:{order_id}:{tracker}"
     return None
-
 
 
 def count_actions(
@@ -188,4 +185,3 @@ def _one_in_cents(value: str) -> int:
         with contextlib.suppress(ValueError):
             return int(whole + fraction.ljust(2, "0"))
     return int(Decimal(value) * 100)
-
