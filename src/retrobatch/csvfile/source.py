@@ -222,6 +222,9 @@ class Records:
         self.blocks = source.blocks()
         self.delimiter = delimiter
         self.width = width  # known once the header is: uniform blocks then come as columns
+        # A cell as long as a record may be, as the checker reads it (which then says the
+        # cell is too long): not csv's default of 128 KiB, which would call it malformed.
+        csv.field_size_limit(max(MAX_RECORD_BYTES, csv.field_size_limit()))
 
     def __iter__(self) -> Iterator[Batch]:
         d = self.delimiter

@@ -538,3 +538,27 @@ def test_where_blocks_are_cut_changes_nothing(
     if whole.data is not None and not whole.unfixed:
         again = fix_bytes(whole.data, "x.csv", ITEM, NY, block_size=block)
         assert again.data is None and again.counts == {}
+
+
+@pytest.mark.parametrize("block", [1, 3, 1 << 18])
+def test_line_offsets_count_every_kind_of_line_end(block: int) -> None:
+    """What fix seeks to: `\\n`, `\\r\\n` and a lone `\\r` each end a line, a last line
+    without an end too, whatever the block size (a `\\r\\n` is never split)."""
+    from retrobatch.csvfile.source import LineSource, line_offsets
+
+    raw = b"ab\r\ncd\ref\n\ngh"
+    offsets = line_offsets(io.BytesIO(raw), [1, 2, 3, 4, 5, 6])
+    assert list(offsets) == [0, 4, 7, 10, 11, 13]
+    source = LineSource(io.BytesIO(raw), "utf-8", block_size=block)
+    assert [line for b in source.blocks() for line in b.lines] == ["ab", "cd", "ef", "", "gh"]
+    assert (source.crlf, source.lone_cr, source.ends_with_newline) == (1, 1, False)
+
+
+def test_a_long_cell_is_no_malformed_record() -> None:
+    """A cell past csv's default limit (128 KiB) is read, as check reads it (and reports its
+    length); only a line past the record limit (16 MiB) stops fix."""
+    result = fix_bytes(b'OrderId,ClickId\nA-1,"' + b"x" * 200_000 + b'"\n', "x.csv", ORDER)
+    assert not result.unfixed and result.counts == {"quoting": 1}
+    endless = fix_bytes(b"OrderId,ClickId\nA-1," + b"x" * (17 << 20), "x.csv", ORDER)
+    assert [(f.code, f.line) for f in endless.unfixed] == [("csv.record-too-long", 2)]
+    assert endless.data is None
