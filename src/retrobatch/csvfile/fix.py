@@ -264,7 +264,9 @@ def _spelling(template: Template, name: str) -> str | None:
 # -- the repair ------------------------------------------------------------------------------
 
 
-def _changes(body_lines: Sequence[int], name: str, values: list[str], new: list[str]) -> list:
+def _changes(
+    body_lines: Sequence[int], name: str, values: list[str], new: list[str]
+) -> list[Change]:
     return [
         Change(body_lines[k], name, v, n)
         for k, (v, n) in enumerate(zip(values, new, strict=True))
@@ -282,6 +284,9 @@ def _edges(values: list[str], joined: str) -> bool:
 
 
 class _Repair:
+    """One file's repair: what the first pass (`_scan`) learns, what the second (`_write`)
+    keeps while it writes; never the records themselves."""
+
     def __init__(
         self,
         inp: _Input,
