@@ -439,6 +439,13 @@ CATALOGUE: dict[str, Entry] = {
         "limits), and reading it whole would take unbounded memory",
         "split the line into records; no cell may be that long",
     ),
+    "csv.too-many-columns": _r(
+        "error",
+        "a header with more than 1,000 columns",
+        "no impact.com template comes near it, and every column is checked in every block of "
+        "rows, so a header of 100,000 columns would stall check for minutes",
+        "keep the template's columns (retrobatch columns TEMPLATE) and drop the others",
+    ),
     "config.reviewed-change": _r(
         "warning",
         "retrobatch.yaml adds, removes or redirects a destination, adds a cc domain or "

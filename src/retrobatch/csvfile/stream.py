@@ -29,6 +29,8 @@ BLOCK_SIZE = 1 << 18
 # enough that a quote that never closes cannot swallow a large file into memory.
 FIELD_LIMIT = MAX_RECORD_BYTES
 BOM = b"\xef\xbb\xbf"
+# No template has a tenth as many, and each column costs work in every block (csv.too-many-columns).
+MAX_COLUMNS = 1000
 
 
 @dataclass
@@ -237,6 +239,7 @@ class CsvStream:
             self.header = lines[0].split(",")
             self.header_line = numbers[0]
             self.header_size = len(lines[0].encode()) + extra
+            self._check_width()
             numbers, lines = numbers[1:], lines[1:]
             text = None
         if block.text.isascii():
@@ -332,6 +335,7 @@ class CsvStream:
                 self.header = row
                 self.header_line = start
                 self.header_size = feed.consumed - before
+                self._check_width()
                 continue
             numbers.append(start)
             rows.append(row)
@@ -345,6 +349,18 @@ class CsvStream:
         while start and (self.findings[start - 1].line or 0) >= first:
             start -= 1
         self.findings[start:] = sorted(self.findings[start:], key=lambda f: f.line or 0)
+
+    def _check_width(self) -> None:
+        """Stop at a header too wide to check in reasonable time."""
+        if self.header is not None and len(self.header) > MAX_COLUMNS:
+            message = (
+                f"the header has {len(self.header):,} columns, more than {MAX_COLUMNS:,}: "
+                "the file is not read further"
+            )
+            self.findings.append(
+                finding("csv.too-many-columns", self.rel, message, self.header_line)
+            )
+            raise _Stop
 
     def _blank(self, line: int) -> None:
         self.findings.append(finding("csv.blank-line", self.rel, "an empty line, skipped", line))

@@ -160,7 +160,14 @@ def check_csv(
     return CsvResult(report.finish(), stats, validation.orders, validation.actions, report.hidden)
 
 
-_FATAL = {"csv.nul-byte", "csv.encoding", "csv.unclosed-quote", "csv.unreadable", "csv.line-ends"}
+_FATAL = {
+    "csv.nul-byte",
+    "csv.encoding",
+    "csv.unclosed-quote",
+    "csv.unreadable",
+    "csv.line-ends",
+    "csv.too-many-columns",
+}
 _BINARY = {"csv.nul-byte", "csv.bom"}
 
 
@@ -283,9 +290,11 @@ def collect_keys(path: Path, template: str) -> tuple[dict[str, int], dict[str, t
     orders: dict[str, int] = {}
     actions: dict[str, tuple[int, int]] = {}
     stream = CsvStream(path, path.name)
+    header: HeaderMap | None = None
     try:
         for records in stream:
-            header = map_header(tpl, stream.header or [])
+            if header is None:  # mapped once: the header is the stream's first record
+                header = map_header(tpl, stream.header or [])
             if tpl.kind != "conversion":
                 count_actions(actions, header, records.cols, records.lines)
                 continue

@@ -640,7 +640,12 @@ ONE_FILE_PER_CODE: dict[str, tuple[str, str | bytes, int | None, str | None, str
 
 def test_every_csv_code_has_a_file_that_triggers_it() -> None:
     # manifest.py; a folder (above); a 16 MiB line (test_hostile.py, with a lowered limit)
-    checked_elsewhere = {"csv.not-csv", "csv.unreadable", "csv.record-too-long"}
+    checked_elsewhere = {
+        "csv.not-csv",
+        "csv.unreadable",
+        "csv.record-too-long",
+        "csv.too-many-columns",
+    }
     csv_codes = {code for code in CATALOGUE if code.startswith("csv.")}
     assert set(ONE_FILE_PER_CODE) == csv_codes - checked_elsewhere
 
@@ -818,6 +823,23 @@ def test_a_number_longer_than_python_converts_is_a_finding(
         header, row = ITEM.replace("ItemPrice", column), item(ItemPrice=value)
     result = check(tmp_path, lines(header, row), "item-level")
     assert ("csv.too-long", 2, column) in found(result)
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain header", "quoted header"])
+def test_a_header_of_more_than_1000_columns_is_one_finding_and_nothing_more_is_read(
+    tmp_path: Path, quoted: bool
+) -> None:
+    """Every column costs work in every block: 100,000 of them stalled check for minutes."""
+    names = ORDER.split(",") + [f'"X{n}"' if quoted else f"X{n}" for n in range(100_000)]
+    row = order() + ",v" * 100_000
+    result = check(tmp_path, lines(",".join(names), *[row] * 50))
+    assert found(result) == [("csv.too-many-columns", 1, None)]
+    assert result.findings[0].message == (
+        "the header has 100,008 columns, more than 1,000: the file is not read further"
+    )
+    assert check(tmp_path, lines(",".join(names[:1000]), row)).findings[0].code != (
+        "csv.too-many-columns"
+    )
 
 
 def test_a_binary_file_is_told_so_alone_wherever_its_blocks_end(

@@ -32,6 +32,7 @@ class Batch:
     _longest: int | None = None
     _distinct: dict[int, set[str]] = field(default_factory=dict)
     floors: dict[int, int] = field(default_factory=dict)  # field -> length of its every cell
+    _floor_total: int = 0  # sum of `floors`, kept so that `widest` costs the same per field
 
     def distinct(self, j: int) -> set[str]:
         """The distinct values of field j (computed once per batch)."""
@@ -63,10 +64,15 @@ class Batch:
         them, and a field whose cells all match its pattern takes at least the pattern's
         shortest match (`floors`)."""
         floors = self.floors
-        others = sum(floors.values()) - floors.get(j, 0)
+        others = self._floor_total - floors.get(j, 0)
         if not self.maybe_empty:  # every other field takes a character at least
             others += len(self.cols) - 1 - len(floors) + (j in floors)
         return self.longest - (len(self.cols) - 1) - others
+
+    def set_floor(self, j: int, floor: int) -> None:
+        """Field j's every cell is at least `floor` characters long."""
+        self._floor_total += floor - self.floors.get(j, 0)
+        self.floors[j] = floor
 
     def has(self, needle: str) -> bool:
         """Whether the batch's text holds `needle` (asked once per needle, not per column)."""

@@ -51,7 +51,7 @@ class CellRules(Rule):
         if values is not None and len(values) <= FEW:
             floor = max(floor, min(map(len, values)))
         if floor and (not batch.maybe_empty or (values is not None and "" not in values)):
-            batch.floors[j] = floor
+            batch.set_floor(j, floor)
         return found
 
     def _cell_problems(self, batch: Batch, j: int) -> list[Finding]:
