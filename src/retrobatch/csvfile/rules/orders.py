@@ -154,7 +154,10 @@ class OrderRules(Rule):
         if continued and not self.prev_keys.isdisjoint(skus[: ends[0]]):
             suspects.add(0)
         # Skus all different (a catalogue of unique items) settle it with the cheaper set.
-        if len(set(skus)) < len(skus) and len(set(zip(oids, skus, strict=True))) < len(oids):
+        # Joined without a separator, two different pairs may look alike ("A-1"+"2X" and
+        # "A-12"+"X"): that only makes runs suspects, which are then compared exactly; a real
+        # repeat always looks alike. Strings hash faster than tuples of two.
+        if len(set(skus)) < len(skus) and len(set(map(add, oids, skus))) < len(oids):
             # Some (order, Sku) repeats: find the runs whose Skus are not all different.
             runs = list(map(slice, starts, ends))
             distinct = map(len, map(set, map(skus.__getitem__, runs)))
