@@ -33,6 +33,9 @@ def excel_export(rows: list[str], sep: str = ";") -> bytes:
     return ("\ufeff" + "\r\n".join(rows) + "\r\n").encode("utf-8")
 
 
+# The item-level columns as the template names them, and as a spreadsheet spells them.
+ITEM_COLUMNS = ["CampaignId", "ActionTrackerId", "EventDate", "OrderId", "ClickId", "CustomerId",
+                "CurrencyCode", "ItemPrice", "Category", "Sku", "Quantity"]  # fmt: skip
 HEADER = ";".join(
     ["Campaign Id", "ActionTrackerID", "Event Date", "Order Id", "ClickId", "CustomerId",
      "Currency", "ItemPrice", "Category", "SKU", "Quantity"]
@@ -59,19 +62,7 @@ def test_an_excel_export_becomes_impact_form_and_a_second_fix_changes_nothing() 
     result = fix_bytes(raw, "x.csv", ITEM, NY)
     assert result.data is not None
     rows = parsed(result.data)
-    assert rows[0] == [
-        "CampaignId",
-        "ActionTrackerId",
-        "EventDate",
-        "OrderId",
-        "ClickId",
-        "CustomerId",
-        "CurrencyCode",
-        "ItemPrice",
-        "Category",
-        "Sku",
-        "Quantity",
-    ]
+    assert rows[0] == ITEM_COLUMNS
     assert [r[3] for r in rows[1:]] == ["A-1", "A-1", "A-2"]  # regrouped, stable
     assert [r[9] for r in rows[1:]] == ["S1", "S2", "S1"]
     stamp = f"{d.isoformat()}T14:05:00{dt.datetime(d.year, d.month, d.day, 14, 5, tzinfo=NY):%z}"
@@ -205,21 +196,7 @@ def test_import_an_xlsx_keeps_types_long_ids_and_dates(
     sheet = book.active
     assert sheet is not None
     sheet.title = "Orders"
-    sheet.append(
-        [
-            "CampaignId",
-            "ActionTrackerId",
-            "EventDate",
-            "OrderId",
-            "ClickId",
-            "CustomerId",
-            "CurrencyCode",
-            "ItemPrice",
-            "Category",
-            "Sku",
-            "Quantity",
-        ]
-    )
+    sheet.append(ITEM_COLUMNS)
     when = dt.datetime(d.year, d.month, d.day, 14, 5)
     sheet.append([1000, 12345, when, "A-1", 123456789012345, "c1", "USD", 1234.5, "Shoes", "S1", 1])
     sheet.append([1000, 12345, when, "A-1", 123456789012345, "c1", "USD", 0.1, "Shoes", "S2", 2])

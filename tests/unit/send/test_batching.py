@@ -3,6 +3,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -67,25 +68,20 @@ def test_a_large_batch_splits_at_order_boundaries_and_every_message_fits(tmp_pat
         assert order_of.index(first) == 0 or order_of[order_of.index(first) - 1] != first
 
 
-def test_a_quoted_line_break_stays_in_its_record(tmp_path: Path) -> None:
-    rows = [
+@pytest.mark.parametrize(
+    "first",
+    [
+        # a quoted line break stays in its record
         b'1,12345,2026-11-25T10:00:00Z,A-1,c,u,USD,1.00,"Shoes\nand socks",S1,1\n',
-        b"1,12345,2026-11-25T10:00:00Z,A-1,c,u,USD,1.00,Shoes,S2,1\n",
-        b"1,12345,2026-11-25T10:00:00Z,A-2,c,u,USD,1.00,Shoes,S1,1\n",
-    ]
-    path = tmp_path / "c.csv"
-    path.write_bytes(HEADER.encode() + b"\n" + b"".join(rows))
-    max_bytes = SIZER(f"{SUB}.part-9-of-9.csv", len(HEADER) + 1 + len(rows[0]) + len(rows[1]))
-    parts = _split(path, max_bytes).parts
-    assert [p.rows for p in parts] == [2, 1]
-    assert parts[0].read(path).endswith(rows[0] + rows[1])
-
-
-def test_an_order_is_one_order_whether_its_id_is_quoted_or_not(tmp_path: Path) -> None:
-    """Records without quotes are split on commas, those with quotes read as CSV: both must
-    give the same OrderId, or an order would be cut between two parts."""
-    rows = [
+        # records without quotes are split on commas, those with quotes read as CSV: both must
+        # give the same OrderId, or an order would be cut between two parts
         b'1,12345,"2026-11-25T10:00:00Z","A-1",c,u,USD,1.00,"Shoes, red",S1,1\n',
+    ],
+    ids=["quoted line break", "quoted OrderId"],
+)
+def test_a_quoted_record_stays_with_its_order(tmp_path: Path, first: bytes) -> None:
+    rows = [
+        first,
         b"1,12345,2026-11-25T10:00:00Z,A-1,c,u,USD,1.00,Shoes,S2,1\n",
         b"1,12345,2026-11-25T10:00:00Z,A-2,c,u,USD,1.00,Shoes,S1,1\n",
     ]
