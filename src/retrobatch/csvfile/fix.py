@@ -230,7 +230,10 @@ def _delimiter(first: str, template: Template) -> str:
     """The delimiter under which the first line names the most known columns (comma on a tie)."""
     best, score = ",", -1
     for candidate in (",", ";", "\t"):
-        fields = next(csv.reader([first], delimiter=candidate), [])
+        try:
+            fields = next(csv.reader([first], delimiter=candidate), [])
+        except csv.Error:  # e.g. a long line of another delimiter, one field past csv's limit
+            continue
         known = sum(1 for f in fields if canonical_name(template, f) is not None)
         if known > score and (candidate == "," or known > 1):
             best, score = candidate, known

@@ -539,3 +539,18 @@ def test_a_long_cell_is_no_malformed_record() -> None:
     endless = fix_bytes(b"OrderId,ClickId\nA-1," + b"x" * (17 << 20), "x.csv", ORDER)
     assert [(f.code, f.line) for f in endless.unfixed] == [("csv.record-too-long", 2)]
     assert endless.data is None
+
+
+def test_a_semicolon_header_longer_than_csvs_field_limit_is_still_read() -> None:
+    """Read with commas, a long `;` header is one field past csv's 128 KiB default limit."""
+    names = ["OrderId", "EventDate", "Amount", *(f"Extra{n}" for n in range(20_000))]
+    raw = (
+        ";".join(names)
+        + "\n"
+        + ";".join(["A-1", "2026-11-20T10:00:00Z", "1.00"] + ["v"] * 20_000)
+        + "\n"
+    ).encode()
+    assert len(raw) > 128 * 1024
+    result = fix_bytes(raw, "x.csv", ORDER, None)
+    assert result.data is not None
+    assert parsed(result.data)[0][:3] == ["OrderId", "EventDate", "Amount"]
