@@ -51,6 +51,7 @@ from retrobatch.csvfile.repairs import (
 from retrobatch.csvfile.source import (
     BLOCK_SIZE,
     Batch,
+    Binary,
     Body,
     LineSource,
     Malformed,
@@ -924,6 +925,15 @@ def _fix(
     except Undecodable as exc:
         result.keep_only(("encoding", "bom"))
         _undecodable(result, exc, inp.stated)
+    except Binary as exc:
+        result.keep_only(("encoding", "bom"))
+        result.cannot(
+            "csv.nul-byte",
+            f"a NUL byte on line {exc.line}: this is a binary file, not CSV text",
+            exc.line,
+            None,
+            "export the sheet as CSV UTF-8 (or import the .xlsx); fix changes nothing",
+        )
     except TooLong as exc:
         result.keep_only(("encoding", "bom"))
         result.cannot(

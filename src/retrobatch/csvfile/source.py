@@ -38,6 +38,14 @@ class Undecodable(Exception):
         self.raw = raw
 
 
+class Binary(Exception):
+    """A NUL byte: a binary file, not CSV text; `line` is where the first one is."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
 class TooLong(Exception):
     """A line longer than any record can be (records.MAX_RECORD_BYTES)."""
 
@@ -110,6 +118,9 @@ class LineSource:
 
     def blocks(self) -> Iterator[Block]:
         for first, _offset, data in self.raw_blocks():
+            nul = data.find(b"\0")  # the encodings read here write NUL as a zero byte
+            if nul >= 0:
+                raise Binary(first + breaks(data[:nul]))
             try:
                 text = data.decode(self._encoding)
             except UnicodeDecodeError as exc:

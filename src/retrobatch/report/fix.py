@@ -10,7 +10,8 @@ from retrobatch.report.text import render_findings
 def lines(result: FixResult, *, dry_run: bool) -> list[str]:
     out = []
     if result.counts:
-        verb = "would change" if dry_run else "changed"
+        # nothing is written when a problem stops the repair, whatever was found to change
+        verb = "changed" if result.changed and not dry_run else "would change"
         out.append(f"{result.rel}: {verb}:")
         for kind, label in KINDS.items():
             n = result.counts.get(kind)

@@ -182,6 +182,25 @@ def test_fix_dry_run_writes_nothing_and_fix_makes_check_pass(
     assert "nothing to change" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("raw", "line"),
+    [
+        (b"OrderId,Amount\r\nA-1,1\r\nA\x00-2,2\r\n", 3),
+        ("OrderId,Amount\nA-1,1\x00\n".encode("utf-16"), 2),  # found after re-encoding
+    ],
+    ids=["UTF-8", "UTF-16"],
+)
+def test_a_nul_byte_is_a_binary_file_and_nothing_is_written(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str], raw: bytes, line: int
+) -> None:
+    folder = factory.submission("2026-11-20-outage", raw)
+    assert cli(factory, "fix", str(folder)) == 1
+    assert (folder / "conversions.csv").read_bytes() == raw
+    out = capsys.readouterr().out
+    assert f"conversions.csv:{line}: a NUL byte on line {line}: this is a binary file" in out
+    assert ": changed:" not in out  # what it would have changed, it did not
+
+
 def test_fix_names_a_bad_zone(factory: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
     folder = factory.submission("2026-11-20-outage", "OrderId\n")
     assert cli(factory, "fix", str(folder), "--timezone", "Mars/Olympus") == 2
