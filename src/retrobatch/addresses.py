@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from email.errors import HeaderParseError, MessageError
-from email.headerregistry import Address
-from email.utils import parseaddr
 
 MAX_LENGTH = 254  # RFC 5321's limit for a forward path
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -36,6 +33,12 @@ def problem(text: object) -> str | None:
         return "is not of the form name@domain (no quotes, comments, brackets or spaces)"
     if not _HOST.fullmatch(domain):
         return f"has no valid domain ({domain!r})"
+    # Imported here: loading the e-mail package is a tenth of `check`'s start-up, and settings
+    # read from the cache need no address parsed.
+    from email.errors import HeaderParseError, MessageError
+    from email.headerregistry import Address
+    from email.utils import parseaddr
+
     try:
         parsed = Address(addr_spec=text)
     except (ValueError, IndexError, HeaderParseError, MessageError):

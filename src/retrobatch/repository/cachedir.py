@@ -34,7 +34,12 @@ def _git(root: Path, *args: str) -> bytes | None:
 
 
 def cache_dir(root: Path) -> Path | None:
-    """`<git common dir>/retrobatch`, shared by every worktree of the clone (None without git)."""
+    """`<git common dir>/retrobatch`, shared by every worktree of the clone (None without git).
+    An ordinary clone's is its `.git` folder, seen without starting git; a worktree's is asked
+    of git."""
+    dotgit = root / ".git"
+    if dotgit.is_dir() and not dotgit.is_symlink() and not (dotgit / "commondir").exists():
+        return dotgit / CACHE_NAME
     out = _git(root, "rev-parse", "--path-format=absolute", "--git-common-dir")
     if not out:
         return None

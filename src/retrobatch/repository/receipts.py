@@ -14,8 +14,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
-
 from retrobatch.findings import Finding, finding
 from retrobatch.repository import schemas
 from retrobatch.repository.yamldoc import load_yaml
@@ -188,6 +186,8 @@ def _prune(value: Any) -> Any:
 
 
 def dump_receipt(receipt: Receipt) -> str:
+    import yaml
+
     return yaml.safe_dump(receipt.to_dict(), sort_keys=False, allow_unicode=True, width=100)
 
 

@@ -7,15 +7,19 @@ exit 2 when any is an error.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrobatch import addresses
 from retrobatch.findings import Finding, finding
-from retrobatch.repository import schemas
+from retrobatch.repository import cachedir, schemas
 from retrobatch.repository.yamldoc import load_yaml
 
 SETTINGS_FILE = "retrobatch.yaml"
+SETTINGS_CACHE = "settings.json"  # in the cache folder: the last clean parse (see _Parsed)
 # Under a stock Postfix message_size_limit (10,240,000 bytes, the whole message as queued, with
 # the headers a relay adds): what a default relay accepts, with room to spare.
 DEFAULT_MAX_EMAIL_BYTES = 10_000_000
@@ -75,22 +79,65 @@ def load_settings(root: Path) -> tuple[Settings | None, list[Finding]]:
         ]
     except (OSError, UnicodeDecodeError) as exc:
         return None, [finding("config.syntax", SETTINGS_FILE, f"cannot read: {exc}")]
-    return parse_settings(text)
+    return _Parsed(root).settings(text)
+
+
+class _Parsed:
+    """The last clean parse of retrobatch.yaml, kept by a hash of its text in the repository's
+    cache folder (.git/retrobatch): every command reads the settings, and parsing them costs
+    loading YAML and the e-mail package, most of a small command's start. A file with findings
+    is parsed every time, for their lines; a damaged entry is parsed again."""
+
+    def __init__(self, root: Path) -> None:
+        where = cachedir.cache_dir(root)
+        self.path = where / SETTINGS_CACHE if where is not None else None
+
+    def settings(self, text: str) -> tuple[Settings | None, list[Finding]]:
+        key = hashlib.sha256(text.encode()).hexdigest()
+        cached = self._read(key)
+        if cached is not None:
+            with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+                return _from_dict(cached), []
+        settings, problems, data = _parse(text)
+        if settings is not None and self.path is not None:
+            with contextlib.suppress(OSError, TypeError, ValueError):
+                entry = json.dumps({"key": key, "data": data}).encode()
+                cachedir.write_atomic(self.path, entry)
+        return settings, problems
+
+    def _read(self, key: str) -> dict[str, object] | None:
+        if self.path is None:
+            return None
+        try:
+            entry = json.loads(self.path.read_bytes())
+        except (OSError, ValueError, RecursionError):
+            return None
+        if not isinstance(entry, dict) or entry.get("key") != key:
+            return None
+        data = entry.get("data")
+        return data if isinstance(data, dict) else None
 
 
 def parse_settings(text: str, path: str = SETTINGS_FILE) -> tuple[Settings | None, list[Finding]]:
+    settings, problems, _ = _parse(text, path)
+    return settings, problems
+
+
+def _parse(
+    text: str, path: str = SETTINGS_FILE
+) -> tuple[Settings | None, list[Finding], dict[str, object] | None]:
+    """Settings or findings, and the data they were made from (for the cache)."""
     doc = load_yaml(text)
     # A duplicate key in settings is a syntax problem: the contract has no other config code.
     problems = [finding("config.syntax", path, p.message, p.line) for p in doc.problems]
     if doc.data is None and not problems:
         problems.append(finding("config.syntax", path, "the file is empty", 1))
     if problems:
-        return None, problems
+        return None, problems, None
     errors = schemas.validate("settings", doc.data)
     if errors:
-        return None, [
-            finding("config.schema", path, e.message, doc.line_of(e.path)) for e in errors
-        ]
+        found = [finding("config.schema", path, e.message, doc.line_of(e.path)) for e in errors]
+        return None, found, None
     assert isinstance(doc.data, dict)
     bad = [
         finding("config.schema", path, f"{where}: {value!r} {why}", doc.line_of(key))
@@ -98,8 +145,8 @@ def parse_settings(text: str, path: str = SETTINGS_FILE) -> tuple[Settings | Non
         if (why := addresses.problem(value)) is not None
     ]
     if bad:
-        return None, bad
-    return _from_dict(doc.data), []
+        return None, bad, None
+    return _from_dict(doc.data), [], doc.data
 
 
 def _addresses(data: dict[str, object]) -> list[tuple[tuple[str, ...], str, object]]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 Path_ = tuple[str | int, ...]
 MAX_NODES = 100_000
@@ -80,6 +81,8 @@ def _control_character(text: str) -> YamlProblem | None:
 
 def _too_deep(text: str) -> YamlProblem | None:
     """Nesting deeper than MAX_DEPTH, found from parser events (which do not recurse)."""
+    import yaml
+
     depth = 0
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
@@ -102,6 +105,8 @@ def _too_deep(text: str) -> YamlProblem | None:
 
 def load_yaml(text: str) -> YamlDoc:
     """Load one YAML document; syntax problems come back in `problems` with `data` None."""
+    import yaml  # here, not at the top: a command whose files are all cached never needs it
+
     refused = _control_character(text) or _too_deep(text)
     if refused is not None:
         return YamlDoc(None, problems=[refused])
@@ -152,6 +157,8 @@ def load_yaml(text: str) -> YamlDoc:
 def _build(
     loader: yaml.SafeLoader, node: yaml.Node, path: Path_, doc: YamlDoc, budget: list[int]
 ) -> object:
+    import yaml
+
     budget[0] -= 1
     if budget[0] < 0:
         raise _TooLarge
