@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -136,9 +135,8 @@ class _Figures:
             self.notice = None
         stats = _measure(self.root, manifest, csv_path, moment)
         if target is not None:
-            data = json.dumps(asdict(figures_of(stats))).encode()
             with contextlib.suppress(OSError):
-                cachedir.write_atomic(target, data)
+                cachedir.write_json(target, asdict(figures_of(stats)))
         return stats
 
     def _file(self, blob: str, template: str) -> Path | None:
@@ -146,11 +144,13 @@ class _Figures:
 
 
 def _read_figures(path: Path) -> Figures | None:
-    try:
-        data = json.loads(path.read_bytes())
-        figures = Figures(**data)
-    except (OSError, ValueError, TypeError, RecursionError):
+    data = cachedir.read_json(path)
+    if data is None:
         return None  # missing or damaged: measured again
+    try:
+        figures = Figures(**data)
+    except TypeError:
+        return None  # keys of another shape: measured again
     ok = isinstance(figures.rows, int) and isinstance(figures.orders, int)
     return figures if ok and isinstance(figures.amounts, dict) else None
 

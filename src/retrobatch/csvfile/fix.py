@@ -37,7 +37,6 @@ from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from retrobatch.csvfile import hints
-from retrobatch.csvfile.records import MAX_RECORD_BYTES
 from retrobatch.csvfile.repairs import (
     CENTS,
     DATE_FORMS,
@@ -51,13 +50,12 @@ from retrobatch.csvfile.repairs import (
 from retrobatch.csvfile.source import (
     BLOCK_SIZE,
     Batch,
-    Binary,
     Body,
     LineSource,
     Malformed,
     Records,
-    TooLong,
     Undecodable,
+    Unreadable,
     ascii_line_ends,
     body_of,
     line_offsets,
@@ -925,24 +923,9 @@ def _fix(
     except Undecodable as exc:
         result.keep_only(("encoding", "bom"))
         _undecodable(result, exc, inp.stated)
-    except Binary as exc:
+    except Unreadable as exc:
         result.keep_only(("encoding", "bom"))
-        result.cannot(
-            "csv.nul-byte",
-            f"a NUL byte on line {exc.line}: this is a binary file, not CSV text",
-            exc.line,
-            None,
-            "export the sheet as CSV UTF-8 (or import the .xlsx); fix changes nothing",
-        )
-    except TooLong as exc:
-        result.keep_only(("encoding", "bom"))
-        result.cannot(
-            "csv.record-too-long",
-            f"line {exc.line} runs past {MAX_RECORD_BYTES // (1024 * 1024)} MiB without ending",
-            exc.line,
-            None,
-            "no e-mail could carry it: this is not a CSV export; fix changes nothing",
-        )
+        result.cannot(exc.code, exc.why, exc.line, None, exc.fix)
     return result.finish()
 
 

@@ -37,6 +37,10 @@ class RawRecord:
 
     def fields(self, encoding: str = "utf-8") -> list[str]:
         text = self.raw.decode(encoding, "replace").rstrip("\r\n")
+        if text and '"' not in text and "\r" not in text:
+            # What csv reads from a record without quotes (nor an inner CR, which csv takes for
+            # a line end): its cells between commas, several times faster.
+            return text.split(",")
         return next(csv.reader([text], strict=False), [])
 
 

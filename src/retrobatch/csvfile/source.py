@@ -38,20 +38,43 @@ class Undecodable(Exception):
         self.raw = raw
 
 
-class Binary(Exception):
-    """A NUL byte: a binary file, not CSV text; `line` is where the first one is."""
+class Unreadable(Exception):
+    """The file is not read past `line`: what stands there is said by `code` and `why`, and
+    what to do by `fix`."""
+
+    code = ""
+    fix = ""
 
     def __init__(self, line: int) -> None:
         super().__init__(line)
         self.line = line
 
+    @property
+    def why(self) -> str:
+        raise NotImplementedError
 
-class TooLong(Exception):
+
+class Binary(Unreadable):
+    """A NUL byte: a binary file, not CSV text."""
+
+    code = "csv.nul-byte"
+    fix = "export the sheet as CSV UTF-8 (or import the .xlsx); fix changes nothing"
+
+    @property
+    def why(self) -> str:
+        return f"a NUL byte on line {self.line}: this is a binary file, not CSV text"
+
+
+class TooLong(Unreadable):
     """A line longer than any record can be (records.MAX_RECORD_BYTES)."""
 
-    def __init__(self, line: int) -> None:
-        super().__init__(line)
-        self.line = line
+    code = "csv.record-too-long"
+    fix = "no e-mail could carry it: this is not a CSV export; fix changes nothing"
+
+    @property
+    def why(self) -> str:
+        limit = MAX_RECORD_BYTES // (1024 * 1024)
+        return f"line {self.line} runs past {limit} MiB without ending"
 
 
 @dataclass

@@ -63,8 +63,9 @@ class _Csv:
             self.lasts.append(record.last)
             self.offsets.append(record.offset)
             self.lengths.append(len(record.raw))
-        self._orders: dict[str, int] | None = None  # OrderId -> first record, built once
-        self._items: dict[tuple[str, str], int] | None = None  # (OrderId, Sku) -> first
+        # Where the orders asked for start (see index_orders): OrderId, and (OrderId, Sku).
+        self._orders: dict[str, int] = {}
+        self._items: dict[tuple[str, str], int] = {}
 
     def __len__(self) -> int:
         return len(self.firsts)
@@ -73,11 +74,7 @@ class _Csv:
         return self.data[self.offsets[i] : self.offsets[i] + self.lengths[i]]
 
     def cells(self, i: int) -> list[str]:
-        raw = self.raw(i)
-        line = raw.rstrip(b"\r\n")
-        if i and b'"' not in line and b"\r" not in line:  # what csv would read, faster
-            return line.decode("utf-8", "replace").split(",")
-        record = RawRecord(self.offsets[i], raw, self.firsts[i], self.lasts[i])
+        record = RawRecord(self.offsets[i], self.raw(i), self.firsts[i], self.lasts[i])
         return record.fields("utf-8-sig" if i == 0 else "utf-8")
 
     def cell(self, i: int, column: int | None) -> str:
@@ -103,9 +100,6 @@ class _Csv:
         the orders indexed; -1 for none."""
         if not order_id or columns[0] is None:
             return -1
-        if self._orders is None or self._items is None:
-            self.index_orders({order_id}, columns)
-        assert self._orders is not None and self._items is not None
         if sku and (order_id, sku) in self._items:
             return self._items[(order_id, sku)]
         return self._orders.get(order_id, -1)

@@ -9,9 +9,11 @@ else. Being under `.git/` it is never committed; the workflows keep it between r
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from retrobatch.repository.workspace import without_git_variables
 
@@ -72,6 +74,21 @@ def tracked_blobs(root: Path, under: str) -> dict[str, str]:
     for name in changed.split(b"\0"):
         blobs.pop(name.decode("utf-8", "surrogateescape"), None)
     return blobs
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object kept here, or None when it is missing or damaged (not JSON, nested past
+    Python's recursion limit, or not an object): every reader then builds it again."""
+    try:
+        found = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def write_json(path: Path, data: object) -> None:
+    """Keep `data` as JSON (a value JSON cannot hold raises TypeError or ValueError)."""
+    write_atomic(path, json.dumps(data, separators=(",", ":")).encode())
 
 
 def write_atomic(path: Path, data: bytes) -> None:

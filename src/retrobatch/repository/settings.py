@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,20 +100,12 @@ class _Parsed:
         settings, problems, data = _parse(text)
         if settings is not None and self.path is not None:
             with contextlib.suppress(OSError, TypeError, ValueError):
-                entry = json.dumps({"key": key, "data": data}).encode()
-                cachedir.write_atomic(self.path, entry)
+                cachedir.write_json(self.path, {"key": key, "data": data})
         return settings, problems
 
     def _read(self, key: str) -> dict[str, object] | None:
-        if self.path is None:
-            return None
-        try:
-            entry = json.loads(self.path.read_bytes())
-        except (OSError, ValueError, RecursionError):
-            return None
-        if not isinstance(entry, dict) or entry.get("key") != key:
-            return None
-        data = entry.get("data")
+        entry = cachedir.read_json(self.path) if self.path is not None else None
+        data = entry.get("data") if entry is not None and entry.get("key") == key else None
         return data if isinstance(data, dict) else None
 
 

@@ -111,16 +111,9 @@ class _ParsedStore:
     def open(cls, root: Path) -> _ParsedStore:
         where = cachedir.cache_dir(root)
         path = where / PARSED_FILE if where is not None else None
-        known: dict[str, dict[str, Any]] = {}
-        if path is not None:
-            try:
-                doc = json.loads(path.read_bytes())
-                if isinstance(doc, dict) and doc.get("version") == _VERSION:
-                    parsed = doc.get("parsed")
-                    known = parsed if isinstance(parsed, dict) else {}
-            except (OSError, ValueError, RecursionError):
-                known = {}  # missing or damaged: parsed again, written anew
-        return cls(path, known)
+        doc = cachedir.read_json(path) if path is not None else None
+        parsed = doc.get("parsed") if doc is not None and doc.get("version") == _VERSION else None
+        return cls(path, parsed if isinstance(parsed, dict) else {})  # else parsed anew
 
     def _lookup(self, kind: str, data: bytes) -> tuple[str, dict[str, Any] | None]:
         key = kind + ":" + hashlib.sha256(data).hexdigest()
@@ -186,4 +179,4 @@ class _ParsedStore:
             return
         doc = {"version": _VERSION, "parsed": self.used}
         with contextlib.suppress(OSError):  # a read-only clone: parsed again next time
-            cachedir.write_atomic(self.path, json.dumps(doc, separators=(",", ":")).encode())
+            cachedir.write_json(self.path, doc)
