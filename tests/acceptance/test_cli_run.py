@@ -9,13 +9,13 @@ import pytest
 from retrobatch.cli import main
 from support.runner_env import (
     DESTINATION,
-    EVENT_TYPE,
     SETTINGS_YAML,
     SMTP_PASSWORD,
     SMTP_USER,
     Repos,
     SmtpServer,
     item_csv,
+    write_submission,
 )
 
 SUB = "2026-11-20-checkout-outage"
@@ -210,14 +210,7 @@ def test_a_repository_without_a_commit_yet_gets_one_line_from_every_command(
     root = tmp_path / "fresh"
     git.Repo.init(root, initial_branch="main")
     (root / "retrobatch.yaml").write_text(SETTINGS_YAML, encoding="utf-8")
-    folder = root / "submissions" / SUB
-    folder.mkdir(parents=True)
-    (folder / "manifest.yaml").write_text(
-        f"id: {SUB}\ntemplate: item-level\nevent_type: {EVENT_TYPE}\nfile: conversions.csv\n"
-        "description: Orders lost in an outage\nrequested_by: ana@brand.example\n",
-        encoding="utf-8",
-    )
-    (folder / "conversions.csv").write_bytes(item_csv([("A-1", 2)]))
+    write_submission(root / "submissions" / SUB, item_csv([("A-1", 2)]))
 
     def said(*args: str) -> tuple[int, str]:
         code = main([*args, "--repo", str(root)])

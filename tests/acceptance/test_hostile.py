@@ -17,7 +17,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from retrobatch.cli import main
-from support.runner_env import Repos, SmtpServer, item_csv
+from support.runner_env import Repos, SmtpServer, item_csv, write_submission
 
 SUB = "2026-11-20-checkout-outage"
 Capture = pytest.CaptureFixture[str]
@@ -110,14 +110,7 @@ def test_a_manifest_linked_outside_the_repository_is_never_read(
 def test_a_linked_submission_folder_is_refused_by_check_and_run(
     repos: Repos, smtp: SmtpServer, tmp_path: Path, capsys: Capture
 ) -> None:
-    outside = tmp_path / "outside" / SUB
-    outside.mkdir(parents=True)
-    (outside / "manifest.yaml").write_text(
-        f"id: {SUB}\ntemplate: item-level\nevent_type: 12345\nfile: conversions.csv\n"
-        "description: d\nrequested_by: ana@brand.example\n",
-        encoding="utf-8",
-    )
-    (outside / "conversions.csv").write_bytes(item_csv([("A-1", 1)]))
+    outside = write_submission(tmp_path / "outside" / SUB, item_csv([("A-1", 1)]))
     (repos.root / "submissions" / SUB).symlink_to(outside, target_is_directory=True)
     before = sorted(p.name for p in outside.iterdir())
     assert _cli(repos, "check") == 1

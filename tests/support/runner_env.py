@@ -160,6 +160,20 @@ def item_rows(orders: list[tuple[str, int]], *, days_ago: float = 2, pad: int = 
     return lines
 
 
+def write_submission(folder: Path, csv_bytes: bytes, *, cc: tuple[str, ...] = ()) -> Path:
+    """An item-level submission folder (named by its id) with its manifest and CSV."""
+    folder.mkdir(parents=True)
+    cc_line = f"cc: [{', '.join(cc)}]\n" if cc else ""
+    (folder / "manifest.yaml").write_text(
+        f"id: {folder.name}\ntemplate: item-level\nevent_type: {EVENT_TYPE}\n"
+        f"file: conversions.csv\ndescription: Orders lost in an outage\n"
+        f"requested_by: ana@brand.example\n{cc_line}",
+        encoding="utf-8",
+    )
+    (folder / "conversions.csv").write_bytes(csv_bytes)
+    return folder
+
+
 def item_csv(orders: list[tuple[str, int]], *, newline: str = "\n", pad: int = 0) -> bytes:
     return (newline.join([HEADER, *item_rows(orders, pad=pad)]) + newline).encode()
 
@@ -188,15 +202,7 @@ class Repos:
         """Write a submission as a merged pull request would leave it, commit (and push) it."""
         repo = in_repo or self.work
         folder = Path(str(repo.working_tree_dir)) / "submissions" / sub_id
-        folder.mkdir(parents=True)
-        cc_line = f"cc: [{', '.join(cc)}]\n" if cc else ""
-        (folder / "manifest.yaml").write_text(
-            f"id: {sub_id}\ntemplate: item-level\nevent_type: {EVENT_TYPE}\n"
-            f"file: conversions.csv\ndescription: Orders lost in an outage\n"
-            f"requested_by: ana@brand.example\n{cc_line}",
-            encoding="utf-8",
-        )
-        (folder / "conversions.csv").write_bytes(csv_bytes)
+        write_submission(folder, csv_bytes, cc=cc)
         repo.index.add([str(folder / "manifest.yaml"), str(folder / "conversions.csv")])
         repo.index.commit(f"Add {sub_id}")
         if push:
