@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from operator import add
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, overload
 
 from retrobatch.csvfile import hints
 from retrobatch.csvfile.records import MAX_RECORD_BYTES
@@ -33,13 +33,78 @@ BOM = b"\xef\xbb\xbf"
 MAX_COLUMNS = 1000
 
 
+class RecordSizes(Sequence[int]):
+    """Bytes of each record of a batch, its line end included. A block read without csv.reader
+    makes the list only when asked: the longest record and the total, which every batch
+    needs, cost a tenth as much, and most files never need the list."""
+
+    def __init__(
+        self,
+        known: list[int] | None = None,
+        *,
+        lines: list[str] | None = None,
+        extra: int = 1,
+        total: int | None = None,
+    ) -> None:
+        self._known = known
+        self._lines = lines or []  # the records' ASCII text, when `known` is None
+        self._extra = extra  # bytes of each line end
+        self._total = total
+        self._longest: int | None = None
+
+    def _list(self) -> list[int]:
+        if self._known is None:
+            self._known = list(map(add, map(len, self._lines), repeat(self._extra)))
+        return self._known
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if self._known is not None:
+            return self._known[index]
+        if isinstance(index, slice):  # a few records (an order's): the list is not made
+            return list(map(add, map(len, self._lines[index]), repeat(self._extra)))
+        return len(self._lines[index]) + self._extra
+
+    def __len__(self) -> int:
+        return len(self._lines) if self._known is None else len(self._known)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._list())
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == (list(other) if isinstance(other, RecordSizes) else other)
+
+    def __repr__(self) -> str:
+        return f"RecordSizes({self._list()!r})"
+
+    @property
+    def longest(self) -> int:
+        if self._longest is None:
+            if self._known is not None:
+                self._longest = max(self._known, default=0)
+            else:
+                self._longest = max(map(len, self._lines), default=-self._extra) + self._extra
+        return self._longest
+
+    @property
+    def total(self) -> int:
+        if self._total is None:
+            self._total = sum(self._list())
+        return self._total
+
+
 @dataclass
 class Records:
     """Consecutive data records of a file, as columns (one list per header field)."""
 
     lines: Sequence[int]  # where each record starts
     cols: list[list[str]]
-    sizes: list[int]  # bytes of each record, line ends included
+    sizes: RecordSizes
     odd: list[tuple[int, int]]  # (line, fields) of records whose width differs from the header's
     maybe_empty: bool  # False when no cell is empty
     # The text the records were split from, when read without csv.reader: a character absent
@@ -242,22 +307,29 @@ class CsvStream:
             self._check_width()
             numbers, lines = numbers[1:], lines[1:]
             text = None
-        if block.text.isascii():
-            sizes = list(map(add, map(len, lines), repeat(extra)))
-        else:
-            sizes = [len(line.encode()) + extra for line in lines]
         width = len(self.header or ())
-        if set(map(str.count, lines, repeat(","))) <= {width - 1}:
-            body = "\n".join(lines) if text is None else text.removesuffix("\n")
-            flat = body.replace("\n", ",").split(",") if lines else []
-            cols = [flat[j::width] for j in range(width)]
+        stride = width + 1
+        body = "\n".join(lines) if text is None else text.removesuffix("\n")
+        # Each line end becomes a cell of its own ("\n", which no other cell can be): when
+        # they all fall every `stride` cells, every line has the header's width.
+        flat = body.replace("\n", ",\n,").split(",") if lines else []
+        n = len(lines)
+        if len(flat) == n * stride - 1 and flat[width::stride].count("\n") == n - 1:
+            if block.text.isascii():
+                total = len(body) + 1 + (extra - 1) * n if lines else 0
+                sizes = RecordSizes(lines=lines, extra=extra, total=total)
+            else:
+                sizes = RecordSizes([len(line.encode()) + extra for line in lines])
+            cols = [flat[j::stride] for j in range(width)]
             filled = all(flat)
             # A row of empty cells starts with one: only then are rows looked at one by one.
             if filled or not cols or "" not in cols[0] or not _comma_only(cols):
                 return Records(numbers, cols, sizes, [], not filled, block.text)
-        numbers, lines, sizes = self._drop_comma_only(numbers, lines, sizes)
+        del flat
+        sizes_list = [len(line.encode()) + extra for line in lines]
+        numbers, lines, sizes_list = self._drop_comma_only(numbers, lines, sizes_list)
         self._in_line_order(block.first)
-        return self._columns(numbers, [line.split(",") for line in lines], sizes, block.text)
+        return self._columns(numbers, [line.split(",") for line in lines], sizes_list, block.text)
 
     def _drop_blank(self, numbers: Sequence[int], lines: list[str]) -> tuple[list[int], list[str]]:
         kept_numbers, kept = [], []
@@ -294,9 +366,10 @@ class CsvStream:
             rows = [rows[i] for i in keep]
             sizes = [sizes[i] for i in keep]
         if not rows:
-            return Records(numbers, [[] for _ in range(width)], sizes, odd, False, text)
+            empty = [[] for _ in range(width)]
+            return Records(numbers, empty, RecordSizes(sizes), odd, False, text)
         cols = [list(col) for col in zip(*rows, strict=True)]
-        return Records(numbers, cols, sizes, odd, True, text)
+        return Records(numbers, cols, RecordSizes(sizes), odd, True, text)
 
     def _read(self, block: _Block, blocks: _Blocks) -> Iterator[Records]:
         """A block with quotes (or with fast=False): csv.reader, one physical line at a time."""

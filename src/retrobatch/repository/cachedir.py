@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ CACHE_NAME = "retrobatch"
 
 
 def _git(root: Path, *args: str) -> bytes | None:
+    import subprocess  # on first use: a clone's `check` finds everything without git
+
     try:
         done = subprocess.run(
             ["git", *args],

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -103,6 +102,8 @@ def _ask_git(start: Path, here: Path) -> Path:
     """The root as git finds it, in one `git rev-parse`. `--show-cdup` rather than
     `--show-toplevel` keeps the path as the user wrote it (links not resolved), as pre-commit
     does, so paths given beside it stay inside it."""
+    import subprocess  # on first use: an ordinary work tree's root is found without git
+
     folder = here if here.is_dir() else here.parent
     try:
         done = subprocess.run(

@@ -15,6 +15,18 @@ from retrobatch.csvfile.stream import CsvStream
 Read = tuple[list[str] | None, list[tuple[int, tuple[str, ...]]], list[tuple[int, int]], list]
 
 
+def sizes(path: Path, *, fast: bool, block_size: int = 1 << 16) -> list[int]:
+    """Bytes of each record as the stream measures them, with the longest and the total it
+    gives without listing them."""
+    found: list[int] = []
+    for batch in CsvStream(path, "x.csv", fast=fast, block_size=block_size):
+        total, longest = batch.sizes.total, batch.sizes.longest
+        assert len(batch.sizes) == len(batch.lines)
+        assert (total, longest) == (sum(batch.sizes), max(batch.sizes, default=0))
+        found += batch.sizes
+    return found
+
+
 def read(path: Path, *, fast: bool, block_size: int = 1 << 16) -> Read:
     stream = CsvStream(path, "x.csv", fast=fast, block_size=block_size)
     records: list[tuple[int, tuple[str, ...]]] = []
@@ -22,7 +34,6 @@ def read(path: Path, *, fast: bool, block_size: int = 1 << 16) -> Read:
     for batch in stream:
         records += zip(batch.lines, zip(*batch.cols, strict=True), strict=True)
         odd += batch.odd
-        assert len(batch.sizes) == len(batch.lines)
         # Rules skip looking for empty cells in a batch that says it has none.
         assert batch.maybe_empty or all(all(col) for col in batch.cols)
     problems = [(f.code, f.line) for f in stream.findings]
@@ -32,6 +43,9 @@ def read(path: Path, *, fast: bool, block_size: int = 1 << 16) -> Read:
 def both_paths_agree(path: Path, block_size: int = 1 << 16) -> Read:
     fast = read(path, fast=True, block_size=block_size)
     assert read(path, fast=False, block_size=block_size) == fast
+    assert sizes(path, fast=True, block_size=block_size) == sizes(
+        path, fast=False, block_size=block_size
+    )
     return fast
 
 
@@ -41,6 +55,9 @@ CASES = {
     "blank lines": "\na,b\n\n1,2\n\n\n3,4\n\n",
     "crlf": "a,b\r\n1,2\r\n3,4\r\n",
     "odd widths": "a,b\n1\n1,2,3\n4,5\n",
+    # a line one field short and one a field long: as many commas as if all had the width
+    "widths that make up": "a,b,c\n1,2\n3,4,5,6\n7,8,9\n",
+    "non-ascii": "a,b\n\u00e9t\u00e9,2\n3,\u20ac\n",
     "empty cells": "a,b,c\n,,\n1,,\n",
     "bom": "\ufeffa,b\n1,2\n",
 }
@@ -115,6 +132,7 @@ def test_both_paths_match_csv_reader_on_generated_files(
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     starts = []  # (line where each record starts, record)
+    written_sizes: list[int] = []
     line = 1
     for i, row in enumerate(rows):
         for _ in range(blanks.count(i)):
@@ -125,6 +143,7 @@ def test_both_paths_match_csv_reader_on_generated_files(
         written = out.getvalue()[before:]
         if any(row) or not starts:  # a row of empty cells after the header is a blank line
             starts.append((line, tuple(row)))
+            written_sizes.append(len(written.encode()))
         line += written.count("\n")
     path = tmp_path / "gen.csv"
     path.write_text(out.getvalue(), encoding="utf-8")
@@ -136,6 +155,9 @@ def test_both_paths_match_csv_reader_on_generated_files(
     width = len(starts[0][1])
     assert records == [(n, r) for n, r in starts[1:] if len(r) == width]
     assert odd == [(n, len(r)) for n, r in starts[1:] if len(r) != width]
+    pairs = zip(starts[1:], written_sizes[1:], strict=True)
+    kept = [size for (_, r), size in pairs if len(r) == width]
+    assert sizes(path, fast=True, block_size=block) == kept
 
 
 def test_empty_lines_and_rows_of_empty_cells_are_told_in_line_order(tmp_path: Path) -> None:

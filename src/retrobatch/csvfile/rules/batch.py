@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from retrobatch.csvfile.stream import RecordSizes
+
 SHOWN_VALUE = 60  # characters of a value quoted in a message
 FEW = 4  # distinct values of a field few enough to measure each (`Batch.floors`)
 KNOWN_GOOD = 20_000  # distinct values remembered per column as checked
@@ -24,12 +26,11 @@ class Batch:
 
     lines: Sequence[int]
     cols: list[list[str]]
-    sizes: list[int]
+    sizes: RecordSizes
     text: str | None  # see Records.text
     maybe_empty: bool
     bad: list[dict[int, str]]
     found: dict[str, bool] = field(default_factory=dict)  # needle -> in text
-    _longest: int | None = None
     _distinct: dict[int, set[str]] = field(default_factory=dict)
     floors: dict[int, int] = field(default_factory=dict)  # field -> length of its every cell
     _floor_total: int = 0  # sum of `floors`, kept so that `widest` costs the same per field
@@ -54,9 +55,7 @@ class Batch:
 
     @property
     def longest(self) -> int:
-        if self._longest is None:
-            self._longest = max(self.sizes)
-        return self._longest
+        return self.sizes.longest
 
     def widest(self, j: int) -> int:
         """A bound on the length of field j's cells, from the longest record less what the

@@ -12,7 +12,7 @@ from retrobatch.csvfile.rules.rule import CsvContext, Rule
 from retrobatch.csvfile.templates import HeaderMap, Template
 from retrobatch.findings import Finding, finding
 
-_MINUTE = "%Y-%m-%dT%H:%M"  # the fixed-width start of every valid EventDate
+_MINUTE = 16  # characters of the fixed-width start of every valid EventDate, to the minute
 # An offset (at most 23:59) moves an instant by less than a day: an EventDate whose first 16
 # characters are a day or more from a limit is on the same side of it as its instant.
 _NEAR = dt.timedelta(days=1)
@@ -178,7 +178,7 @@ def _utc(instant: dt.datetime) -> dt.datetime:
 
 
 def _naive(value: str) -> dt.datetime:
-    return dt.datetime.strptime(value[:16], _MINUTE)
+    return dt.datetime.fromisoformat(value[:_MINUTE])
 
 
 def _minute(moment: dt.datetime, shift: dt.timedelta) -> str:

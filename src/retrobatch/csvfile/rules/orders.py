@@ -46,6 +46,7 @@ class OrderRules(Rule):
         self.prev_order = ""  # item-level: the order of the previous batch's last record,
         self.prev_keys: set[str] = set()  # the Skus it listed there,
         self.prev_size = 0  # and their bytes
+        self.skus_repeat = False  # whether a batch's Skus repeated (a catalogue's do)
         self.run_line = 0  # the line where that order starts
         # Where orders start (item-level: runs of lines), in file order: a hash of the OrderId
         # (the strings would take 60 MB a million) and the line; `orders` is settled at the end.
@@ -135,7 +136,7 @@ class OrderRules(Rule):
         carried = self.prev_size if continued else 0
         last = sum(batch.sizes[starts[-1] :])
         self.prev_size = last + (carried if len(starts) == 1 else 0)
-        if sum(batch.sizes) + carried <= self.size_limit:
+        if batch.sizes.total + carried <= self.size_limit:
             return
         offsets = [0, *accumulate(batch.sizes)]
         sizes = list(map(sub, map(offsets.__getitem__, ends), map(offsets.__getitem__, starts)))
@@ -153,11 +154,14 @@ class OrderRules(Rule):
         suspects: set[int] = set()
         if continued and not self.prev_keys.isdisjoint(skus[: ends[0]]):
             suspects.add(0)
-        # Skus all different (a catalogue of unique items) settle it with the cheaper set.
+        # Skus all different (unique items) settle it with the cheaper set; a catalogue's
+        # Skus repeat in every batch, so once they have, that set is not built again.
         # Joined without a separator, two different pairs may look alike ("A-1"+"2X" and
         # "A-12"+"X"): that only makes runs suspects, which are then compared exactly; a real
         # repeat always looks alike. Strings hash faster than tuples of two.
-        if len(set(skus)) < len(skus) and len(set(map(add, oids, skus))) < len(oids):
+        if not self.skus_repeat and len(set(skus)) < len(skus):
+            self.skus_repeat = True
+        if self.skus_repeat and len(set(map(add, oids, skus))) < len(oids):
             # Some (order, Sku) repeats: find the runs whose Skus are not all different.
             runs = list(map(slice, starts, ends))
             distinct = map(len, map(set, map(skus.__getitem__, runs)))
