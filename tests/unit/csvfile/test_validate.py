@@ -693,24 +693,26 @@ def test_totals_per_currency_for_every_price_column(tmp_path: Path) -> None:
         st.tuples(
             st.integers(1, 70),  # OrderId length
             st.integers(1, 70),  # ClickId length
-            st.sampled_from(["1", "1001"]),  # CampaignId
+            # CampaignId: a few values of many lengths, measured as the column's shortest
+            st.sampled_from(["1", "1001", "22", "333", "55555", "7777777"]),
             st.sampled_from(["1", "9.99", "1234.5"]),  # ItemPrice
             st.sampled_from(["s", "shoes"]),  # Category
+            st.sampled_from(["2026-11-20T10:00Z", "2026-11-20T10:00:00.123456+05:30"]),
         ),
         min_size=1,
         max_size=40,
     )
 )
-@example([(65, 1, "1", "1", "s")])  # the bound at its tightest: every other cell at its shortest
-@example([(1, 65, "1", "1", "s"), (64, 1, "1", "1", "s")])
+@example([(65, 1, "1", "1", "s", "2026-11-20T10:00Z")])  # every other cell at its shortest
+@example([(1, 65, "1", "1", "s", "2026-11-20T10:00Z"), (64, 1, "1", "1", "s", "2026-11-20T10:00Z")])
 def test_too_long_is_found_whatever_the_other_cells_take(
-    tmp_path: Path, rows: list[tuple[int, int, str, str, str]]
+    tmp_path: Path, rows: list[tuple[int, int, str, str, str, str]]
 ) -> None:
     """The length bound that lets whole columns skip their length test (Batch.widest) never
     hides a cell that is too long, however short the other cells of its record are."""
     content = [ITEM]
     expected = []
-    for k, (oid_len, click_len, campaign, price, category) in enumerate(rows):
+    for k, (oid_len, click_len, campaign, price, category, when) in enumerate(rows):
         oid = f"{k:x}".rjust(oid_len, "o")
         click = "c" * click_len
         content.append(
@@ -722,6 +724,7 @@ def test_too_long_is_found_whatever_the_other_cells_take(
                 ItemPrice=price,
                 Category=category,
                 Quantity="1",
+                EventDate=when,
             )
         )
         if len(oid) > 64:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from retrobatch.csvfile.stream import RecordSizes
 
 SHOWN_VALUE = 60  # characters of a value quoted in a message
-FEW = 4  # distinct values of a field few enough to measure each (`Batch.floors`)
+FEW = 4  # known good values of a column too few to look each cell up in (counting is cheaper)
 KNOWN_GOOD = 20_000  # distinct values remembered per column as checked
 
 

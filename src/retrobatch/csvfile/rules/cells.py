@@ -48,7 +48,9 @@ class CellRules(Rule):
         found = self._cell_problems(batch, j)
         values = batch._distinct.get(j)
         floor = self.floors[j] if not found and not batch.bad[j] else 0
-        if values is not None and len(values) <= FEW:
+        # The shortest value, when measuring the distinct ones costs less than the length
+        # check it may spare a column with a maximum (one measure per cell).
+        if values is not None and len(values) * 2 <= len(batch.lines):
             floor = max(floor, min(map(len, values)))
         if floor and (not batch.maybe_empty or (values is not None and "" not in values)):
             batch.set_floor(j, floor)
