@@ -19,10 +19,11 @@ import csv
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, repeat
+from itertools import accumulate
 from typing import BinaryIO
 
 from retrobatch.csvfile.records import MAX_RECORD_BYTES
+from retrobatch.csvfile.stream import split_columns
 
 BLOCK_SIZE = 1 << 18  # as the checker's reader: 256 KiB
 _PROBE = '\n\r,;\t" 09AZaz-.:/'
@@ -235,7 +236,7 @@ class Malformed(Exception):
 
 
 @dataclass
-class Batch:
+class RecordBatch:
     """Consecutive records: as rows, or (every one as wide as the header, none blank, the
     header not among them) as columns."""
 
@@ -246,7 +247,7 @@ class Batch:
     text: str  # what they were read from, "\n" line ends
 
 
-class Records:
+class RecordReader:
     """The records of the input, a block at a time. Blocks without a quote are split with
     `str.split` (as the checker's reader does); others go through csv.reader line by line, so
     the line where each record starts stays exact."""
@@ -260,7 +261,7 @@ class Records:
         # cell is too long): not csv's default of 128 KiB, which would call it malformed.
         csv.field_size_limit(max(MAX_RECORD_BYTES, csv.field_size_limit()))
 
-    def __iter__(self) -> Iterator[Batch]:
+    def __iter__(self) -> Iterator[RecordBatch]:
         d = self.delimiter
         for block in self.blocks:
             if '"' in block.text or "\0" in block.text:
@@ -269,15 +270,13 @@ class Records:
             lines = block.lines
             numbers = range(block.first, block.first + len(lines))
             w = self.width
-            if w is not None and lines and set(map(str.count, lines, repeat(d))) == {w - 1}:
-                flat = "\n".join(lines).replace("\n", d).split(d)
-                cols = [flat[j::w] for j in range(w)]
-                if all(map(str.strip, cols[0])):  # a blank record starts with a blank cell
-                    yield Batch(numbers, None, None, cols, block.text)
-                    continue
-            yield Batch(numbers, None, [line.split(d) for line in lines], None, block.text)
+            cols = split_columns("\n".join(lines), len(lines), w, d) if w and lines else None
+            if cols is not None and all(map(str.strip, cols[0])):  # a blank record starts blank
+                yield RecordBatch(numbers, None, None, cols, block.text)
+                continue
+            yield RecordBatch(numbers, None, [line.split(d) for line in lines], None, block.text)
 
-    def _parsed(self, block: Block) -> Batch:
+    def _parsed(self, block: Block) -> RecordBatch:
         feed = _Feed(block, self.blocks)
         reader = csv.reader(feed, delimiter=self.delimiter, strict=True)
         starts: list[int] = []
@@ -294,7 +293,7 @@ class Records:
             starts.append(start)
             ends.append(feed.line - 1)
             rows.append(row)
-        return Batch(starts, ends, rows, None, "".join(feed.taken))
+        return RecordBatch(starts, ends, rows, None, "".join(feed.taken))
 
 
 class _Feed:
@@ -350,7 +349,7 @@ class Body:
         return [row[o] if len(row) > o else "" for row in self.rows]
 
 
-def body_of(batch: Batch, header_line: int, width: int) -> Body:
+def body_of(batch: RecordBatch, header_line: int, width: int) -> Body:
     if batch.cols is not None and batch.starts[0] > header_line:
         return Body(batch.starts, None, None, batch.cols, None, [], [])
     rows = (
