@@ -8,7 +8,12 @@ test keeps it identical; `init` renders them installing the released version fro
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -19,6 +24,7 @@ import git
 from retrobatch import __version__
 from retrobatch.csvfile.templates import is_conversion
 from retrobatch.errors import UsageError
+from retrobatch.repository.cachedir import cache_dir
 from retrobatch.repository.manifest import MANIFEST_FILE
 from retrobatch.repository.schemas import TEMPLATES, load_schema
 from retrobatch.repository.settings import SETTINGS_FILE, Settings
@@ -165,30 +171,60 @@ def import_submission(
     requested_by: str | None = None,
 ) -> Imported:
     """A submission made as `new` makes it, holding the rows of a spreadsheet or CSV export
-    (`fix` then repairs the CSV). The source is read before anything is written."""
+    (`fix` then repairs the CSV). The source is read whole before anything is written in the
+    work tree, into a file beside the repository's cache (never into memory: an export may
+    hold a million rows), which then becomes the submission's CSV."""
     from retrobatch.csvfile.spreadsheet import SPREADSHEET_SUFFIXES, xlsx_to_csv
 
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
     suffix = source.suffix.lower()
-    rows: int | None = None
-    if suffix in SPREADSHEET_SUFFIXES:
-        data, rows = xlsx_to_csv(source, sheet)
-    elif suffix in (".csv", ".txt", ".tsv"):
-        if sheet is not None:
-            raise UsageError(f"--sheet: {source.name} is a CSV file, which has no sheets")
-        data = source.read_bytes()
-    else:
+    if suffix not in (*SPREADSHEET_SUFFIXES, ".csv", ".txt", ".tsv"):
         raise UsageError(f"{source}: expected an .xlsx workbook or a .csv export")
-    made = new_submission(root, sub_id, template, event_type, settings, requested_by=requested_by)
-    if description:
-        text = made.manifest.read_text(encoding="utf-8")
-        made.manifest.write_text(
-            text.replace(f"description: {PLACEHOLDER_DESCRIPTION}\n", _yaml_line(description)),
-            encoding="utf-8",
+    if sheet is not None and suffix not in SPREADSHEET_SUFFIXES:
+        raise UsageError(f"--sheet: {source.name} is a CSV file, which has no sheets")
+    rows: int | None = None
+    with _staging(root) as staged:
+        with staged.open("wb") as out:
+            if suffix in SPREADSHEET_SUFFIXES:
+                rows = xlsx_to_csv(source, out, sheet)
+            else:
+                try:
+                    with source.open("rb") as src:
+                        shutil.copyfileobj(src, out)
+                except OSError as exc:
+                    raise UsageError(f"{source}: cannot read: {exc.strerror or exc}") from None
+        made = new_submission(
+            root, sub_id, template, event_type, settings, requested_by=requested_by
         )
-    made.csv.write_bytes(data)
+        if description:
+            text = made.manifest.read_text(encoding="utf-8")
+            made.manifest.write_text(
+                text.replace(f"description: {PLACEHOLDER_DESCRIPTION}\n", _yaml_line(description)),
+                encoding="utf-8",
+            )
+        shutil.copymode(made.csv, staged)  # the scratch file is private (0600)
+        shutil.move(staged, made.csv)
     return Imported(made, rows)
+
+
+@contextmanager
+def _staging(root: Path) -> Iterator[Path]:
+    """A scratch file outside the work tree (the repository's cache folder, else the system's
+    temporary one), removed on the way out if still there."""
+    folder = cache_dir(root)
+    if folder is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            folder = None
+    handle, name = tempfile.mkstemp(prefix="import-", suffix=".csv", dir=folder)
+    os.close(handle)
+    path = Path(name)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _yaml_line(description: str) -> str:

@@ -15,6 +15,7 @@ import zipfile
 import zlib
 from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO
 
 from retrobatch.errors import UsageError
 
@@ -40,8 +41,9 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def xlsx_to_csv(path: Path, sheet: str | None = None) -> tuple[bytes, int]:
-    """The sheet (the first unless named) as UTF-8 CSV with LF line ends, and its data rows."""
+def xlsx_to_csv(path: Path, out: BinaryIO, sheet: str | None = None) -> int:
+    """Write the sheet (the first unless named) to `out` as UTF-8 CSV with LF line ends, row by
+    row as it is read; returns its data rows."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -68,9 +70,9 @@ def xlsx_to_csv(path: Path, sheet: str | None = None) -> tuple[bytes, int]:
                 f"(sheets: {', '.join(book.sheetnames)})"
             )
         ws = book[sheet] if sheet is not None else book.worksheets[0]
-        # Written as read: an export of a million rows is never held as a million lists.
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        # Written as read: an export of a million rows is never held in memory.
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+        writer = csv.writer(text, lineterminator="\n")
         width = rows = 0
         for values in ws.iter_rows(values_only=True):
             row = [cell_text(v) for v in values]
@@ -86,6 +88,8 @@ def xlsx_to_csv(path: Path, sheet: str | None = None) -> tuple[bytes, int]:
         raise UsageError(f"{path}: the workbook is damaged {where}: {exc}") from None
     finally:
         book.close()
+    text.flush()
+    text.detach()  # `out` stays open: it is the caller's
     if not rows:
         raise UsageError(f"{path}: the sheet {ws.title!r} is empty")
-    return out.getvalue().encode("utf-8"), rows - 1
+    return rows - 1

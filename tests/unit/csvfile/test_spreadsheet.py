@@ -1,10 +1,14 @@
-"""`retrobatch import` of a damaged workbook: one line naming the file, nothing written."""
+"""`retrobatch import`: a damaged workbook or a refused import is one line naming the file and
+leaves nothing behind; an export is read into a scratch file outside the work tree, never into
+memory, and becomes the submission's CSV with the mode of any file the user writes."""
 
 from __future__ import annotations
 
+import stat
 import zipfile
 from pathlib import Path
 
+import git
 import openpyxl
 import pytest
 
@@ -74,3 +78,50 @@ def test_a_damaged_workbook_is_one_line_and_nothing_is_written(
     assert err.startswith(f"retrobatch import: {path}: {said}")
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not (factory.root / "submissions" / SUB).exists()
+    assert nothing_left(factory.root)
+
+
+def nothing_left(root: Path) -> bool:
+    """No scratch file in the cache folder, and nothing new in the work tree."""
+    scratch = list((root / ".git" / "retrobatch").glob("import-*"))
+    return not scratch and not git.Repo(root).git.status("--porcelain", "--untracked-files=all")
+
+
+def import_args(path: Path, root: Path) -> list[str]:
+    return [
+        *("import", str(path), "--id", SUB, "--template", "order-level"),
+        *("--event-type", "12345", "--repo", str(root)),
+    ]
+
+
+def test_an_import_becomes_the_csv_with_an_ordinary_mode(
+    factory: RepoFactory, workbook: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(import_args(workbook, factory.root))
+    folder = factory.root / "submissions" / SUB
+    data = (folder / "conversions.csv").read_text(encoding="utf-8").splitlines()
+    assert data[0] == "CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,Amount"
+    assert data[1:3] == [f"1000,12345,2026-11-20T10:00:00Z,A-{n},c{n},1.5" for n in (0, 1)]
+    assert len(data) == 3001
+    mode = stat.S_IMODE((folder / "conversions.csv").stat().st_mode)
+    assert mode == stat.S_IMODE((folder / "manifest.yaml").stat().st_mode)
+    assert not list((factory.root / ".git" / "retrobatch").glob("import-*"))
+    assert "created" in capsys.readouterr().out
+
+
+def test_an_import_over_an_existing_submission_changes_nothing(
+    factory: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text("OrderId,Amount\nA-1,1.00\n", encoding="utf-8")
+    assert main(import_args(export, factory.root)) in (0, 1)
+    folder = factory.root / "submissions" / SUB
+    factory.commit("the first import")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    export.write_text("OrderId,Amount\nB-2,2.00\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(import_args(export, factory.root)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and SUB in err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert nothing_left(factory.root)
