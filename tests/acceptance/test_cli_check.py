@@ -34,6 +34,23 @@ def test_error_exits_1_with_file_and_line(
     assert "[manifest.schema]" in out
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["../../retrobatch.yaml", "../other/x.csv", "a/../../../x.csv", "/etc/passwd", "..\\x.csv"],
+)
+def test_a_csv_named_outside_the_folder_is_one_finding_and_nothing_outside_is_listed(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    sub = "2026-11-20-outage"
+    factory.submission(sub, item_rows("A-1"), manifest=manifest_text(sub, file=name))
+    factory.submission("2026-11-21-other", item_rows("B-1"))
+    assert run(factory, "--format", "json") == 1
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["code"], f["path"]) for f in found] == [
+        ("manifest.file-outside", f"submissions/{sub}/manifest.yaml")
+    ]
+
+
 def test_json_document(factory: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
     factory.submission(
         "2026-11-20-outage",

@@ -146,11 +146,16 @@ README_NAMES = frozenset({"README.md", "README.txt", "README"})
 
 def unexpected(folder: SubmissionFolder, csv_name: str) -> list[Finding]:
     """Entries other than the manifest, the CSV it names (and the folders on its way), the
-    receipt and a README: a stray `receipt.yaml.tmp` or folder would stand where `run` writes."""
+    receipt and a README: a stray `receipt.yaml.tmp` or folder would stand where `run` writes.
+    A name that leaves the folder is the manifest's error alone (manifest.file-outside):
+    nothing outside the folder is listed."""
     wanted = {MANIFEST_FILE, RECEIPT_FILE, *README_NAMES}
     problems = []
     current, rel = folder.folder, folder.rel
-    parts = PurePosixPath(csv_name).parts
+    pure = PurePosixPath(csv_name)
+    if pure.is_absolute() or ".." in pure.parts or "\\" in csv_name:
+        return []
+    parts = pure.parts
     for depth, part in enumerate(parts):
         allowed = {*wanted, part} if depth == 0 else {part}
         for entry in sorted(os.scandir(current), key=lambda e: e.name):
