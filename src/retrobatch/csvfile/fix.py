@@ -50,10 +50,10 @@ from retrobatch.csvfile.repairs import (
 from retrobatch.csvfile.source import (
     BLOCK_SIZE,
     Body,
+    ExportBatch,
+    ExportReader,
     LineSource,
     Malformed,
-    RecordBatch,
-    RecordReader,
     Undecodable,
     Unreadable,
     ascii_line_ends,
@@ -345,7 +345,7 @@ class _Repair:
         if self.delimiter != ",":
             shown = {";": "';'", "\t": "tab"}[self.delimiter]
             result.note("delimiter", Change(1, None, shown, "','"))
-        records = RecordReader(self.inp.source(), self.delimiter)
+        records = ExportReader(self.inp.source(), self.delimiter)
         try:
             header = self._find_header() if first is not None else None
             if header is None:
@@ -383,7 +383,7 @@ class _Repair:
                     return line
         return None
 
-    def _blank_file(self, records: RecordReader) -> bool:
+    def _blank_file(self, records: ExportReader) -> bool:
         """Nothing but blank lines (or nothing): each blank line goes, and the file is empty."""
         for batch in records:
             self._note_blanks(body_of(batch, 1 << 62, 0))
@@ -391,7 +391,7 @@ class _Repair:
         return bool(self.result.counts)
 
     def _find_header(self) -> tuple[int, list[str]] | None:
-        for batch in RecordReader(self.inp.source(), self.delimiter):
+        for batch in ExportReader(self.inp.source(), self.delimiter):
             rows = batch.rows
             if rows is None:
                 rows = [list(r) for r in zip(*batch.cols or [], strict=True)]
@@ -429,7 +429,7 @@ class _Repair:
     def _width(self, width: int) -> int:
         """Trailing nameless columns with no value anywhere (a spreadsheet's stray cells) go."""
         filled = 0  # the widest prefix some record has a value at the end of
-        for batch in RecordReader(self.inp.source(), self.delimiter):
+        for batch in ExportReader(self.inp.source(), self.delimiter):
             for line, row in zip(batch.starts, batch.rows or [], strict=True):
                 if line <= self.header_line:
                     continue
@@ -457,7 +457,7 @@ class _Repair:
 
     # The first pass: what the whole file settles, and whether anything changes.
 
-    def _scan(self, records: RecordReader) -> None:
+    def _scan(self, records: ExportReader) -> None:
         if not self.names:
             return
         records.width = self.width
@@ -471,7 +471,7 @@ class _Repair:
                 self._scan_orders(body)
         self.seen.clear()
 
-    def _compare(self, batch: RecordBatch) -> None:
+    def _compare(self, batch: ExportBatch) -> None:
         """Whether csv.writer writes these records as they are (quoting, mostly)."""
         rows = batch.rows or []
         out = io.StringIO()
@@ -583,7 +583,7 @@ class _Repair:
         if self.names:
             if self.writer is not None:
                 self.writer.writerow(self.names)
-            records = RecordReader(self.inp.source(), self.delimiter, self.width)
+            records = ExportReader(self.inp.source(), self.delimiter, self.width)
             for batch in records:
                 self._emit(body_of(batch, self.header_line, self.width))
             self._emit_rows(self._fragments(self.pending) if self.pending is not None else [])
@@ -643,7 +643,7 @@ class _Repair:
             ends_kept.append(ends[i])
             kept.append(rows[i])
         return body_of(
-            RecordBatch(starts_kept, ends_kept, kept, None, ""), self.header_line, self.width
+            ExportBatch(starts_kept, ends_kept, kept, None, ""), self.header_line, self.width
         )
 
     def _emit_rows(self, rows: Iterator[Sequence[str]] | list[Sequence[str]]) -> None:
@@ -676,7 +676,7 @@ class _Repair:
             if key in self.group_lines:
                 self.group_lines[key].append(start)
         fh.seek(here)
-        batch = RecordBatch(starts, ends, rows, None, "")
+        batch = ExportBatch(starts, ends, rows, None, "")
         return list(self._repaired(body_of(batch, self.header_line, self.width)))
 
     def _offset(self, line: int) -> int:

@@ -236,7 +236,7 @@ class Malformed(Exception):
 
 
 @dataclass
-class RecordBatch:
+class ExportBatch:
     """Consecutive records: as rows, or (every one as wide as the header, none blank, the
     header not among them) as columns."""
 
@@ -247,7 +247,7 @@ class RecordBatch:
     text: str  # what they were read from, "\n" line ends
 
 
-class RecordReader:
+class ExportReader:
     """The records of the input, a block at a time. Blocks without a quote are split with
     `str.split` (as the checker's reader does); others go through csv.reader line by line, so
     the line where each record starts stays exact."""
@@ -261,7 +261,7 @@ class RecordReader:
         # cell is too long): not csv's default of 128 KiB, which would call it malformed.
         csv.field_size_limit(max(MAX_RECORD_BYTES, csv.field_size_limit()))
 
-    def __iter__(self) -> Iterator[RecordBatch]:
+    def __iter__(self) -> Iterator[ExportBatch]:
         d = self.delimiter
         for block in self.blocks:
             if '"' in block.text or "\0" in block.text:
@@ -272,11 +272,11 @@ class RecordReader:
             w = self.width
             cols = split_columns("\n".join(lines), len(lines), w, d) if w and lines else None
             if cols is not None and all(map(str.strip, cols[0])):  # a blank record starts blank
-                yield RecordBatch(numbers, None, None, cols, block.text)
+                yield ExportBatch(numbers, None, None, cols, block.text)
                 continue
-            yield RecordBatch(numbers, None, [line.split(d) for line in lines], None, block.text)
+            yield ExportBatch(numbers, None, [line.split(d) for line in lines], None, block.text)
 
-    def _parsed(self, block: Block) -> RecordBatch:
+    def _parsed(self, block: Block) -> ExportBatch:
         feed = _Feed(block, self.blocks)
         reader = csv.reader(feed, delimiter=self.delimiter, strict=True)
         starts: list[int] = []
@@ -293,7 +293,7 @@ class RecordReader:
             starts.append(start)
             ends.append(feed.line - 1)
             rows.append(row)
-        return RecordBatch(starts, ends, rows, None, "".join(feed.taken))
+        return ExportBatch(starts, ends, rows, None, "".join(feed.taken))
 
 
 class _Feed:
@@ -349,7 +349,7 @@ class Body:
         return [row[o] if len(row) > o else "" for row in self.rows]
 
 
-def body_of(batch: RecordBatch, header_line: int, width: int) -> Body:
+def body_of(batch: ExportBatch, header_line: int, width: int) -> Body:
     if batch.cols is not None and batch.starts[0] > header_line:
         return Body(batch.starts, None, None, batch.cols, None, [], [])
     rows = (
