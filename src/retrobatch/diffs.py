@@ -12,6 +12,7 @@ shown as removed.
 
 from __future__ import annotations
 
+import codecs
 import io
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -22,6 +23,7 @@ from typing import Any, Literal
 import git
 
 from retrobatch.csvfile.records import RecordReader
+from retrobatch.csvfile.stream import looks_utf16
 from retrobatch.csvfile.templates import load_template
 from retrobatch.repository import gitops
 from retrobatch.repository.manifest import MANIFEST_FILE
@@ -227,8 +229,38 @@ def _submission_diff(
         return sub
     old_bytes = old.read(old_csv) if old_csv else None
     new_bytes = new.read(new_csv) if new_csv else None
+    problems = [
+        f"the {side} CSV {why}"
+        for side, data in (("old", old_bytes), ("new", new_bytes))
+        if (why := not_text(data)) is not None
+    ]
+    if problems:  # read as UTF-8 its orders would be garbage: the review would be misled
+        sub.note = f"{' and '.join(problems)}: orders not compared (retrobatch check says more)"
+        return sub
     sub.orders = diff_csv(old_bytes, new_bytes)
     return sub
+
+
+def not_text(data: bytes | None) -> str | None:
+    """Why these bytes are no CSV text whose orders can be compared (None: they are, or there
+    are none), as `check` would find it: UTF-16, a NUL byte, bytes that are not UTF-8."""
+    if data is None:
+        return None
+    if looks_utf16(data):
+        return "is UTF-16"
+    if b"\0" in data:
+        return "holds a NUL byte: binary, not text"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:  # a block at a time: a large file is never held twice
+        for start in range(0, len(data), _BLOCK):
+            decoder.decode(data[start : start + _BLOCK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "is not UTF-8"
+    return None
+
+
+_BLOCK = 1 << 20
 
 
 def _manifest(data: bytes | None) -> dict[str, Any] | None:

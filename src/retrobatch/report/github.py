@@ -264,7 +264,8 @@ def _changes_section(sub: SubmissionDiff) -> str:
         f"- manifest `{f.column}`: {_md(f.old or '(empty)')} → {_md(f.new or '(empty)')}\n"
         for f in sub.manifest
     )
-    return (fields + "\n" if fields else "") + _orders_section(sub.orders)
+    orders = f"{_md(sub.note)}.\n\n" if sub.note else _orders_section(sub.orders)
+    return (fields + "\n" if fields else "") + orders
 
 
 def _orders_section(orders: CsvDiff) -> str:

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retrobatch.cli import main
-from retrobatch.diffs import describe, destination_changes, diff, diff_csv
+from retrobatch.diffs import describe, destination_changes, diff, diff_csv, not_text
 from support.repo_factory import SETTINGS, RepoFactory, manifest_text
 
 HEADER = "OrderId,Sku,Quantity,ItemPrice,CurrencyCode"
@@ -73,6 +74,37 @@ def test_quoted_newline_keeps_line_numbers() -> None:
 def test_unreadable_csv_reads_as_no_orders() -> None:
     assert diff_csv(b"", None).empty
     assert diff_csv(b"\xff\xfe", b"\xff\xfe").empty
+
+
+@pytest.mark.parametrize(
+    ("encode", "why"),
+    [
+        (lambda text: text.encode("utf-16"), "the new CSV is UTF-16"),
+        (lambda text: text.encode() + b"\0\1\2", "the new CSV holds a NUL byte"),
+        (
+            lambda text: text.replace("A-4", "Caf\u00e9").encode("cp1252"),
+            "the new CSV is not UTF-8",
+        ),
+    ],
+    ids=["utf-16", "binary", "windows-1252"],
+)
+def test_a_csv_that_is_no_utf8_text_is_said_and_no_orders_are_made_up(
+    factory: RepoFactory, encode: Callable[[str], bytes], why: str
+) -> None:
+    """Read as UTF-8, such a file's orders would be garbage ("4 added, 2 removed")."""
+    csv = factory.root / "submissions/2026-11-20-outage/conversions.csv"
+    factory.submission("2026-11-20-outage", OLD)
+    factory.commit("add")
+    csv.write_bytes(encode(NEW))
+    [sub] = diff(factory.root, "main").submissions
+    assert sub.orders.empty
+    assert sub.note is not None and sub.note.startswith(why)
+    factory.commit("broken")
+    csv.write_text(NEW, encoding="utf-8")
+    [sub] = diff(factory.root, "HEAD").submissions
+    assert sub.orders.empty and sub.note is not None
+    assert sub.note.startswith(why.replace("new", "old"))
+    assert not_text(NEW.encode()) is None and not_text(None) is None
 
 
 def test_diff_between_commits_reads_blobs_and_the_working_tree(factory: RepoFactory) -> None:

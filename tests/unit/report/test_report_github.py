@@ -167,3 +167,15 @@ def test_a_correction_shows_manifest_fields_and_changed_orders(tmp_path: Path) -
     assert "- manifest `event_type`: 12345 → 67890" in text
     assert "**Changes by order:** 0 added, 0 removed, 1 changed" in text
     assert r"  - `A-1` (line 2): Amount: 10.00 -\> 12.50" in text
+
+
+def test_orders_that_could_not_be_compared_are_said_not_called_unchanged(tmp_path: Path) -> None:
+    folder = SubmissionFolder(NEW, tmp_path, f"submissions/{NEW}")
+    note = "the new CSV is UTF-16: orders not compared (retrobatch check says more)"
+    sub = SubmissionDiff(NEW, folder.rel, "modified", f"{folder.rel}/conversions.csv", note=note)
+    changes = Diff("0" * 40, None, [sub])
+    text = github.summary_markdown(
+        CheckReport(submissions=[SubmissionReport(folder)]), None, changes
+    )
+    assert "the new CSV is UTF-16: orders not compared" in text
+    assert "No change to its orders" not in text
