@@ -174,19 +174,33 @@ def import_submission(
     (`fix` then repairs the CSV). The source is read whole before anything is written in the
     work tree, into a file beside the repository's cache (never into memory: an export may
     hold a million rows), which then becomes the submission's CSV."""
-    from retrobatch.csvfile.spreadsheet import SPREADSHEET_SUFFIXES, xlsx_to_csv
+    from retrobatch.csvfile.spreadsheet import (
+        SPREADSHEET_SUFFIXES,
+        XLS_ADVICE,
+        workbook_kind,
+        xlsx_to_csv,
+    )
 
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
+    try:
+        with source.open("rb") as fh:
+            kind = workbook_kind(fh.read(8))
+    except OSError as exc:
+        raise UsageError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    if kind == "xls":
+        raise UsageError(f"{source}: {XLS_ADVICE} (or as CSV UTF-8) and import that")
     suffix = source.suffix.lower()
-    if suffix not in (*SPREADSHEET_SUFFIXES, ".csv", ".txt", ".tsv"):
+    # A workbook saved under a .csv name is read as the workbook it is.
+    workbook = suffix in SPREADSHEET_SUFFIXES or kind == "xlsx"
+    if not workbook and suffix not in (".csv", ".txt", ".tsv"):
         raise UsageError(f"{source}: expected an .xlsx workbook or a .csv export")
-    if sheet is not None and suffix not in SPREADSHEET_SUFFIXES:
+    if sheet is not None and not workbook:
         raise UsageError(f"--sheet: {source.name} is a CSV file, which has no sheets")
     rows: int | None = None
     with _staging(root) as staged:
         with staged.open("wb") as out:
-            if suffix in SPREADSHEET_SUFFIXES:
+            if workbook:
                 rows = xlsx_to_csv(source, out, sheet)
             else:
                 try:

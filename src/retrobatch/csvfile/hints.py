@@ -48,3 +48,18 @@ def for_encoding(line: bytes, path: str) -> str:
         f"{advice}; in Windows-1252 this line reads {shown!r}: if that is right, run "
         f"`retrobatch fix --encoding cp1252 {path}`"
     )
+
+
+def for_binary(head: bytes) -> str | None:
+    """What a binary file given as CSV most likely is, from its first bytes, and what to do."""
+    from retrobatch.csvfile.spreadsheet import XLS_ADVICE, workbook_kind
+
+    kind = workbook_kind(head)
+    if kind == "xlsx":
+        return (
+            "this is a zip file, most likely an .xlsx workbook under a .csv name: "
+            "`retrobatch import FILE` reads workbooks (or export the sheet as CSV UTF-8)"
+        )
+    if kind == "xls":
+        return f"this is {XLS_ADVICE} and import it, or save it as CSV UTF-8"
+    return None

@@ -15,11 +15,23 @@ import zipfile
 import zlib
 from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from retrobatch.errors import UsageError
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm")
+ZIP_MAGIC = b"PK\x03\x04"  # an .xlsx is a zip file
+XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003's OLE2 container
+XLS_ADVICE = "an Excel 97-2003 workbook (.xls), which retrobatch does not read: save it as .xlsx"
+
+
+def workbook_kind(head: bytes) -> str | None:
+    """ "xlsx" or "xls" when a file's first bytes are a workbook's, whatever its name says."""
+    if head.startswith(ZIP_MAGIC):
+        return "xlsx"
+    if head.startswith(XLS_MAGIC):
+        return "xls"
+    return None
 
 
 def cell_text(value: object) -> str:
@@ -47,33 +59,54 @@ def xlsx_to_csv(path: Path, out: BinaryIO, sheet: str | None = None) -> int:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
-    # What a damaged or truncated workbook raises, while opening it or reading its rows (a
-    # read-only workbook reads the sheet's XML as it goes).
+    # What a damaged, truncated or odd workbook raises while its rows are read (a read-only
+    # workbook reads the sheet's XML as it goes). Opening one, openpyxl has been seen to fail
+    # with anything (an empty chart sheet: AttributeError), so any error there means damaged.
     damaged = (
         OSError,
         InvalidFileException,
         KeyError,
+        IndexError,
         ValueError,
         EOFError,
         zipfile.BadZipFile,
         zlib.error,
         SyntaxError,  # the sheet's XML: ElementTree's ParseError, lxml's XMLSyntaxError
+        AttributeError,
+        TypeError,
     )
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except damaged as exc:
-        raise UsageError(f"{path}: cannot read as an .xlsx workbook: {exc}") from None
+        fh = path.open("rb")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    with fh:
+        try:
+            # A file object, not the path: openpyxl refuses a workbook under a .csv name.
+            book = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        except Exception as exc:  # the library's, on a file it cannot make sense of
+            raise UsageError(f"{path}: cannot read as an .xlsx workbook: {exc}") from None
+        try:
+            return _write_sheet(book, path, out, sheet, damaged)
+        finally:
+            book.close()
+
+
+def _write_sheet(
+    book: Any, path: Path, out: BinaryIO, sheet: str | None, damaged: tuple[type, ...]
+) -> int:
+    sheets = {ws.title: ws for ws in book.worksheets}  # chart sheets hold no rows
+    if sheet is not None and sheet not in sheets:
+        raise UsageError(
+            f"--sheet {sheet!r}: {path.name} has no such sheet (sheets: {', '.join(sheets)})"
+        )
+    if not sheets:
+        raise UsageError(f"{path}: the workbook has no sheet of rows")
+    ws = sheets[sheet] if sheet is not None else book.worksheets[0]
+    # Written as read: an export of a million rows is never held in memory.
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    writer = csv.writer(text, lineterminator="\n")
+    width = rows = 0
     try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise UsageError(
-                f"--sheet {sheet!r}: {path.name} has no such sheet "
-                f"(sheets: {', '.join(book.sheetnames)})"
-            )
-        ws = book[sheet] if sheet is not None else book.worksheets[0]
-        # Written as read: an export of a million rows is never held in memory.
-        text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
-        writer = csv.writer(text, lineterminator="\n")
-        width = rows = 0
         for values in ws.iter_rows(values_only=True):
             row = [cell_text(v) for v in values]
             if not any(v.strip() for v in row):
@@ -87,9 +120,8 @@ def xlsx_to_csv(path: Path, out: BinaryIO, sheet: str | None = None) -> int:
         where = f"after {rows:,} rows" if rows else "at its start"
         raise UsageError(f"{path}: the workbook is damaged {where}: {exc}") from None
     finally:
-        book.close()
-    text.flush()
-    text.detach()  # `out` stays open: it is the caller's
+        text.flush()
+        text.detach()  # `out` stays open: it is the caller's
     if not rows:
         raise UsageError(f"{path}: the sheet {ws.title!r} is empty")
     return rows - 1

@@ -169,7 +169,8 @@ class _Blocks:
         nul = data.find(b"\0")
         if nul >= 0:
             line = first + data.count(b"\n", 0, nul)
-            self._stop(finding("csv.nul-byte", self._rel, _binary(line), line))
+            hint = hints.for_binary(data[:8]) if first == 1 else None
+            self._stop(finding("csv.nul-byte", self._rel, _binary(line), line, hint=hint))
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:

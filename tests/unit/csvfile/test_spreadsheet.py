@@ -4,6 +4,7 @@ memory, and becomes the submission's CSV with the mode of any file the user writ
 
 from __future__ import annotations
 
+import json
 import stat
 import zipfile
 from pathlib import Path
@@ -13,6 +14,7 @@ import openpyxl
 import pytest
 
 from retrobatch.cli import main
+from retrobatch.csvfile.spreadsheet import XLS_MAGIC
 from support.repo_factory import RepoFactory
 
 SUB = "2026-11-20-outage"
@@ -124,4 +126,54 @@ def test_an_import_over_an_existing_submission_changes_nothing(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and SUB in err
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert nothing_left(factory.root)
+
+
+def test_a_workbook_saved_under_a_csv_name_is_read_as_the_workbook(
+    factory: RepoFactory, workbook: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    renamed = workbook.rename(workbook.with_name("export.csv"))
+    main(import_args(renamed, factory.root))
+    assert "(3,000 rows)" in capsys.readouterr().out
+    data = (factory.root / "submissions" / SUB / "conversions.csv").read_text(encoding="utf-8")
+    assert data.splitlines()[1] == "1000,12345,2026-11-20T10:00:00Z,A-0,c0,1.5"
+
+
+def test_an_xls_workbook_is_one_line_saying_to_save_it_as_xlsx(
+    factory: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("old.xls", "old.csv"):
+        path = tmp_path / name
+        path.write_bytes(XLS_MAGIC + bytes(504))  # an OLE2 container's header, as Excel 97 wrote
+        assert main(import_args(path, factory.root)) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Excel 97-2003 workbook (.xls)" in err
+        assert "save it as .xlsx" in err
+    assert nothing_left(factory.root)
+
+
+def test_check_of_a_workbook_saved_as_the_csv_says_what_it_is(
+    factory: RepoFactory, workbook: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = factory.submission(SUB, "OrderId,Amount\nA-1,1.00\n")
+    (folder / "conversions.csv").write_bytes(workbook.read_bytes())
+    assert main(["check", "--repo", str(factory.root), "--format", "json"]) == 1
+    [found] = json.loads(capsys.readouterr().out)["findings"]
+    assert found["code"] == "csv.nul-byte"
+    assert "an .xlsx workbook under a .csv name" in found["hint"]
+    assert "retrobatch import" in found["hint"]
+
+
+def test_a_workbook_openpyxl_cannot_open_is_one_line(
+    factory: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A chart sheet without a drawing makes openpyxl fail with an AttributeError of its own."""
+    book = openpyxl.Workbook()
+    book.create_chartsheet("Chart")
+    path = tmp_path / "charts.xlsx"
+    book.save(path)
+    assert main(import_args(path, factory.root)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"retrobatch import: {path}: cannot read as an .xlsx workbook")
+    assert err.count("\n") == 1 and "Traceback" not in err
     assert nothing_left(factory.root)
