@@ -293,6 +293,11 @@ class Mailer:
             self._unusable = f"{where}: login refused: {_reply_text(exc.smtp_code, exc.smtp_error)}"
         except smtplib.SMTPNotSupportedError as exc:
             self._unusable = f"{where}: {_describe(exc)}"
+            if config.user and config.security == "none":  # Postfix: smtpd_tls_auth_only
+                self._unusable += (
+                    "; many servers offer AUTH only after STARTTLS: set "
+                    "RETROBATCH_SMTP_SECURITY=starttls (or unset RETROBATCH_SMTP_USER)"
+                )
         except ssl.SSLError as exc:  # a protocol or version mismatch: retrying cannot help
             hint = config.mismatch or "check RETROBATCH_SMTP_SECURITY and the server's TLS versions"
             self._unusable = f"{where}: TLS failed ({exc.reason or _describe(exc)}): {hint}"

@@ -46,6 +46,17 @@ def test_an_untrusted_certificate_is_refused(smtp_server: SmtpServer) -> None:
     assert smtp_server.received == []
 
 
+def test_a_login_on_a_connection_without_tls_says_to_use_starttls(smtp_server: SmtpServer) -> None:
+    """Like Postfix with smtpd_tls_auth_only, the test server offers AUTH only after STARTTLS."""
+    mailer, _ = _mailer(smtp_server, RETROBATCH_SMTP_SECURITY="none")
+    with mailer:
+        delivery = mailer.deliver(SENDER, RCPTS, DATA)
+    assert delivery.outcome == "refused"
+    assert "AUTH extension not supported" in delivery.reply
+    assert "set RETROBATCH_SMTP_SECURITY=starttls" in delivery.reply
+    assert smtp_server.received == [] and smtp_server.logins == []
+
+
 def test_a_wrong_password_is_refused_and_never_shown(
     smtp_server: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
