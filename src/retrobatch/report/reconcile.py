@@ -27,7 +27,7 @@ def lines(result: ReconcileResult) -> list[str]:
             out.append(f"{change.folder.id}: {change.before} -> {change.receipt.state}")
     out += [f"warning: {why}" for why in result.skipped]
     if not result.changed:
-        out.append(f"nothing new from impact.com ({result.asked} parts asked about)")
+        out.append(f"nothing new from impact.com ({plural(result.asked, 'part')} asked about)")
     return out
 
 

@@ -188,6 +188,10 @@ def test_the_base_url_is_checked_before_any_request() -> None:
     assert (
         api_base_from_env({"RETROBATCH_IMPACT_API": "http://127.0.0.1:9"}) == "http://127.0.0.1:9"
     )
+    for local in ("http://localhost:8080", "http://[::1]:9", "http://127.0.0.2"):
+        assert api_base_from_env({"RETROBATCH_IMPACT_API": local}) == local
+    with pytest.raises(UsageError, match="unencrypted: use https"):
+        api_base_from_env({"RETROBATCH_IMPACT_API": "http://api.impact.com"})
     for bad in ("api.impact.com", "ftp://x", "https://sid:tok@api.impact.com", "ftp://sid:tok@x"):
         with pytest.raises(UsageError, match="RETROBATCH_IMPACT_API") as caught:
             api_base_from_env({"RETROBATCH_IMPACT_API": bad})

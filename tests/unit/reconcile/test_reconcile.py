@@ -533,7 +533,8 @@ def test_reconcile_commits_and_pushes_what_changed_and_nothing_otherwise(
     assert repo.head.commit.hexsha == heads[2].hexsha and not repo.is_dirty()
     assert receipt_of(job.folder, job.factory.root).state == "processed"
     out = capsys.readouterr()
-    assert f"F-{SUB} Queued, 0 errors" in out.out and "nothing new" in out.out
+    assert f"F-{SUB} Queued, 0 errors" in out.out
+    assert "nothing new from impact.com (1 part asked about)" in out.out
     assert f"F-{SUB} Complete, 0 errors" in out.out and "sent -> processed" in out.out
     assert TOKEN not in out.out + out.err
     job.env.delenv("IMPACT_AUTH_TOKEN")  # nothing left to ask: no credentials needed
