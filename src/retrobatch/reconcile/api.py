@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import ipaddress
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from retrobatch.errors import OperationFailed, UsageError
+from retrobatch.hosts import is_loopback
 from retrobatch.redaction import Redactor, secret_forms
 
 ENV_ACCOUNT_SID = "IMPACT_ACCOUNT_SID"
@@ -72,21 +72,12 @@ def api_base_from_env(environ: Mapping[str, str]) -> str:
         raise UsageError(f"{ENV_API}: put no credentials in the URL; set {ENV_AUTH_TOKEN}")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{ENV_API}: {base!r} is not an http(s) URL")
-    if parts.scheme == "http" and not _loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise UsageError(
             f"{ENV_API}: {base!r} would carry {ENV_AUTH_TOKEN} unencrypted: use https "
             "(plain http is for a stand-in on this machine: 127.0.0.1, ::1 or localhost)"
         )
     return base
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)

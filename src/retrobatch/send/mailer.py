@@ -26,6 +26,7 @@ from typing import Any, Literal
 import yagmail
 
 from retrobatch.errors import UsageError
+from retrobatch.hosts import is_loopback
 from retrobatch.redaction import Redactor, secret_forms
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,11 @@ class SmtpConfig:
         if user and password is None:
             # yagmail would fall back to the keyring or a prompt: neither exists in a workflow.
             raise UsageError("RETROBATCH_SMTP_USER is set but RETROBATCH_SMTP_PASSWORD is not")
+        if user and security == "none" and not is_loopback(host):
+            raise UsageError(
+                f"RETROBATCH_SMTP_SECURITY=none would send RETROBATCH_SMTP_PASSWORD to {host} "
+                "unencrypted: use starttls or ssl (none with a login only to this machine)"
+            )
         for name, value in (("RETROBATCH_SMTP_USER", user), ("RETROBATCH_SMTP_PASSWORD", password)):
             if value is not None and (not value.isascii() or "\r" in value or "\n" in value):
                 # smtplib sends the login as ASCII: it would fail after the receipt is pushed.

@@ -190,6 +190,22 @@ def test_config_from_env(tmp_path: Path) -> None:
             SmtpConfig.from_env({"RETROBATCH_SMTP_HOST": "mx", **bad})
 
 
+def test_a_login_without_tls_is_refused_unless_to_this_machine() -> None:
+    login = {"RETROBATCH_SMTP_USER": "u", "RETROBATCH_SMTP_PASSWORD": SMTP_PASSWORD}
+    plain = {"RETROBATCH_SMTP_SECURITY": "none", **login}
+    with pytest.raises(UsageError, match="unencrypted: use starttls or ssl") as caught:
+        SmtpConfig.from_env({"RETROBATCH_SMTP_HOST": "mx.example", **plain})
+    assert SMTP_PASSWORD not in str(caught.value)
+    for here in ("127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.9"):
+        config = SmtpConfig.from_env({"RETROBATCH_SMTP_HOST": here, **plain})
+        assert config is not None and config.user == "u"
+    relay = SmtpConfig.from_env({"RETROBATCH_SMTP_HOST": "mx.example", **login})  # starttls
+    assert relay is not None and relay.security == "starttls"
+    assert SmtpConfig.from_env(
+        {"RETROBATCH_SMTP_HOST": "mx.example", "RETROBATCH_SMTP_SECURITY": "none"}
+    )
+
+
 def test_the_password_is_not_in_the_config_repr() -> None:
     config = SmtpConfig("mx", 587, user="u", password=SMTP_PASSWORD)
     assert SMTP_PASSWORD not in repr(config)
