@@ -13,7 +13,6 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -40,6 +39,8 @@ def missing() -> str | None:
     """Why a private Postfix cannot run here (None: it can)."""
     if os.name != "posix" or os.geteuid() != 0:
         return "Postfix's master must run as root"
+    import pwd  # POSIX only
+
     for tool in ("postfix", "postconf", "saslpasswd2"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed (Debian: postfix sasl2-bin libsasl2-modules)"
@@ -128,6 +129,8 @@ def _configure(folder: Path, ca: trustme.CA, port: int, size_limit: int) -> None
     )
     for name in ("queue", "data", "mail", "sasl"):
         (folder / name).mkdir()
+    import pwd  # POSIX only, as Postfix is
+
     for name in ("data", "mail"):  # written by Postfix's own user
         shutil.chown(folder / name, "postfix", "postfix")
     owner = pwd.getpwnam("postfix")
