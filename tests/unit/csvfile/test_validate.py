@@ -855,3 +855,36 @@ def test_a_binary_file_is_told_so_alone_wherever_its_blocks_end(
     monkeypatch.setattr(validate, "CsvStream", functools.partial(CsvStream, block_size=40))
     small = check(tmp_path, content, "item-level")
     assert found(whole) == found(small) == [("csv.nul-byte", 4, None)]
+
+
+@pytest.mark.parametrize("zone", ["Z", "+05:30", "-08:00"])
+def test_dates_say_the_same_whatever_the_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    """Read in blocks of two or three records, a column of all-different dates stops being
+    checked by its distinct values after a few batches (the date rules then read the column
+    itself): findings and span are those of a reading in one block. Every third date is too
+    old, every seventh in the future, and a few are wrong."""
+    rows = []
+    for n in range(60):
+        days = -100 if n % 3 == 0 else 2 if n % 7 == 0 else -5
+        moment = AS_OF.replace(tzinfo=None) + dt.timedelta(days=days, minutes=-n)
+        when = moment.strftime("%Y-%m-%dT%H:%M:%S") + zone  # every value its own
+        if n % 17 == 5:
+            when = f"2026-02-30T10:{n:02d}:00Z"  # no such day
+        rows.append(order(f"A-{n}", when))
+    content = lines(ORDER, *rows)
+    whole = check(tmp_path, content)
+    monkeypatch.setattr(validate, "CsvStream", functools.partial(CsvStream, block_size=150))
+    small = check(tmp_path, content)
+    assert found(small) == found(whole)
+    wrong = {n for n in range(60) if n % 17 == 5}
+    old = {n for n in range(60) if n % 3 == 0} - wrong
+    future = {n for n in range(60) if n % 7 == 0 and n % 3} - wrong
+    expected = {("csv.bad-date", n + 2) for n in wrong} | {("csv.date-window", n + 2) for n in old}
+    expected |= {("csv.date-in-future", n + 2) for n in future}
+    assert {(code, line) for code, line, _ in found(whole)} == expected
+    assert (small.stats.first_event, small.stats.last_event) == (
+        whole.stats.first_event,
+        whole.stats.last_event,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from retrobatch.csvfile.stream import RecordSizes
@@ -47,11 +47,26 @@ class Batch:
             self._distinct[j] = known
         return known
 
-    def valid_distinct(self, j: int) -> list[str]:
-        """Distinct non-empty values of field j without a cell problem."""
+    def known_distinct(self, j: int) -> set[str] | None:
+        """The distinct values of field j if a rule has already asked for them, else None."""
+        return self._distinct.get(j)
+
+    def each_value(self, j: int) -> Collection[str]:
+        """Every value of field j at least once: its distinct values when already known, else
+        the column itself. For what repeats cannot change (a least value, a set of days), so
+        that a column of all-different values is not hashed whole for nothing."""
+        known = self._distinct.get(j)
+        return self.cols[j] if known is None else known
+
+    def valid_values(self, j: int) -> list[str]:
+        """Every non-empty value of field j without a cell problem, at least once (see
+        `each_value`)."""
+        known = self._distinct.get(j)
+        if known is None:
+            return self.valid(j)[1]
         wrong = {self.cols[j][i] for i in self.bad[j]}
         wrong.add("")
-        return list(self.distinct(j) - wrong)
+        return list(known - wrong)
 
     @property
     def longest(self) -> int:

@@ -46,7 +46,7 @@ class CellRules(Rule):
     def _cells(self, batch: Batch, j: int) -> list[Finding]:
         """Cell problems of field j; when there are none, the length its cells surely have."""
         found = self._cell_problems(batch, j)
-        values = batch._distinct.get(j)
+        values = batch.known_distinct(j)
         floor = self.floors[j] if not found and not batch.bad[j] else 0
         # The shortest value, when measuring the distinct ones costs less than the length
         # check it may spare a column with a maximum (one measure per cell).

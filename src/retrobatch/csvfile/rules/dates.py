@@ -54,7 +54,7 @@ class DateRules(Rule):
             return []
         j, young_from, days, ext_name, ext_days = self.dates
         found = self._impossible_days(batch, j)
-        valid = batch.valid_distinct(j)
+        valid = batch.valid_values(j)
         if not valid:
             return found
         low, high = min(valid), max(valid)
@@ -114,7 +114,7 @@ class DateRules(Rule):
         """Dates the pattern allows but the calendar does not, such as 2026-02-30."""
         values, bad = batch.cols[j], batch.bad[j]
         wrong = set()
-        for day in set(map(_DAY, batch.distinct(j))) - self.good_days:
+        for day in set(map(_DAY, batch.each_value(j))) - self.good_days:
             try:
                 dt.date.fromisoformat(day)
                 self.good_days.add(day)

@@ -71,7 +71,7 @@ class OrderRules(Rule):
         if self.tpl.contiguous:
             return self._order_runs(batch, o)
         oids, lines = batch.cols[o], batch.lines
-        self._record_orders(batch, o, range(len(oids)))
+        self._record_orders(batch, o, None)
         if self.size_limit is not None and batch.longest > self.size_limit:
             for i, size in enumerate(batch.sizes):
                 if size > self.size_limit and oids[i]:
@@ -79,18 +79,21 @@ class OrderRules(Rule):
         return []
 
     def _record_orders(
-        self, batch: Batch, o: int, starts: Sequence[int], ids: list[str] | None = None
+        self, batch: Batch, o: int, starts: Sequence[int] | None, ids: list[str] | None = None
     ) -> None:
-        """Remember the records where orders start (`ids`: their OrderIds, when known); whether
-        one starts twice is settled in `finish`, with one set built at once (probing a growing
-        one batch by batch costs twice as much)."""
-        if ids is None:
-            ids = list(map(batch.cols[o].__getitem__, starts))
+        """Remember the records where orders start (`starts`, None: every record; `ids`: their
+        OrderIds, when known); whether one starts twice is settled in `finish`, with one set
+        built at once (probing a growing one batch by batch costs twice as much)."""
         numbers = batch.lines
-        if isinstance(numbers, range) and numbers.step == 1:  # a block read without csv.reader
-            lines: list[int] = list(map(add, starts, repeat(numbers.start)))
+        lines: Sequence[int]
+        if starts is None:  # order-level: every record starts its order
+            starts, ids, lines = range(len(numbers)), batch.cols[o], numbers
+        elif isinstance(numbers, range) and numbers.step == 1:  # read without csv.reader
+            lines = list(map(add, starts, repeat(numbers.start)))
         else:
             lines = list(map(numbers.__getitem__, starts))
+        if ids is None:
+            ids = list(map(batch.cols[o].__getitem__, starts))
         bad = batch.bad[o]
         if bad or (batch.maybe_empty and "" in ids):
             keep = [k for k, start in enumerate(starts) if ids[k] and start not in bad]
