@@ -110,7 +110,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("check", help="validate submissions")
     p.add_argument("paths", nargs="*", metavar="PATH", help="submission folders or files in them")
-    p.add_argument("--format", choices=("text", "json", "github"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "github", "csv"),
+        default="text",
+        help="csv: one finding per row, for a spreadsheet",
+    )
     p.add_argument(
         "--base",
         metavar="REF",
@@ -275,6 +280,8 @@ def _cmd_check(args: argparse.Namespace, ws: Project) -> int:
     if ws.settings is None:
         if args.format == "json":
             sys.stdout.write(json_report.render(CheckReport(), ws.settings_findings))
+        elif args.format == "csv":
+            _write_table(CheckReport(), ws.settings_findings)
         elif args.format == "github":
             _to_github(CheckReport(), ws, base, ws.settings_findings, os.environ)
         else:
@@ -297,6 +304,8 @@ def _cmd_check(args: argparse.Namespace, ws: Project) -> int:
     )
     if args.format == "json":
         sys.stdout.write(json_report.render(report))
+    elif args.format == "csv":
+        _write_table(report, [])
     elif args.format == "github":
         from retrobatch.check.owners import unowned
 
@@ -304,6 +313,15 @@ def _cmd_check(args: argparse.Namespace, ws: Project) -> int:
     else:
         sys.stdout.write(text_report.render(report, colour=colour_for(sys.stdout)))
     return 1 if report.errors else 0
+
+
+def _write_table(report: CheckReport, extra: list[Finding]) -> None:
+    """The CSV table as bytes: its own line ends, whatever the platform's text mode does."""
+    from retrobatch.report import table
+
+    sys.stdout.flush()
+    sys.stdout.buffer.write(table.render(report, extra).encode("utf-8"))
+    sys.stdout.buffer.flush()
 
 
 def _to_github(

@@ -1,5 +1,7 @@
 """`retrobatch check` end to end through the CLI entry point, on repositories built in code."""
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -76,6 +78,38 @@ def test_missing_settings_exit_2_and_json_still_reports(
     assert run(factory, "--format", "json") == 2
     doc = json.loads(capsys.readouterr().out)
     assert doc["findings"][0]["code"] == "config.syntax"
+    assert run(factory, "--format", "csv") == 2
+    table = list(csv.reader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
+    assert [row[1] for row in table] == ["code", "config.syntax"]
+
+
+def test_csv_table_for_a_spreadsheet(
+    factory: RepoFactory, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """One finding per row, the JSON's findings exactly; Excel's BOM and CRLF; and a header
+    cell from the checked file that a spreadsheet would run as a formula is written inert."""
+    rows = item_rows("A-1", "A-2").replace("A-2", '=HYPERLINK("http://x")')
+    rows = rows.replace("Quantity", "=1+1", 1)
+    factory.submission("2026-11-20-outage", rows)
+    assert run(factory, "--format", "json") == 1
+    expected = json.loads(capsysbinary.readouterr().out)["findings"]
+    assert run(factory, "--format", "csv") == 1
+    raw = capsysbinary.readouterr().out
+    assert (
+        raw.startswith(b"\xef\xbb\xbf")
+        and b"\r\n" in raw
+        and b"\n" not in raw.replace(b"\r\n", b"")
+    )
+    header, *table = csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
+    assert header == ["severity", "code", "file", "line", "column", "message", "fix"]
+    assert len(table) == len(expected) >= 2
+    for row, f in zip(table, expected, strict=True):
+        assert row[:4] == [f["severity"], f["code"], f["path"], str(f["line"] or "")]
+        assert row[4].removeprefix("'") == (f["column"] or "")
+        assert row[5] == f["message"] and row[6] == (f["hint"] or "")
+    cells = [cell for row in table for cell in row]
+    assert "'=1+1" in cells  # the unknown column's name, inert
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
 
 
 def test_broken_settings_exit_2(factory: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
