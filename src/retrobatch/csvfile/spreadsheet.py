@@ -23,6 +23,13 @@ SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm")
 ZIP_MAGIC = b"PK\x03\x04"  # an .xlsx is a zip file
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003's OLE2 container
 XLS_ADVICE = "an Excel 97-2003 workbook (.xls), which retrobatch does not read: save it as .xlsx"
+# What a workbook's parts may inflate to, read from the zip's directory before openpyxl reads a
+# byte: a zip bomb (kilobytes that inflate to gigabytes) is refused rather than filling the
+# disk or, for the shared strings openpyxl holds whole, the memory. Excel's largest sheet
+# (1,048,576 rows) of 20 columns is under 1 GB of XML, its shared strings far less.
+MAX_PART_BYTES = 2 * 1024**3
+MAX_SHARED_STRINGS_BYTES = 512 * 1024**2
+EXCEL_MAX_ROWS = 1_048_576
 
 
 def workbook_kind(head: bytes) -> str | None:
@@ -80,6 +87,7 @@ def xlsx_to_csv(path: Path, out: BinaryIO, sheet: str | None = None) -> int:
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     with fh:
+        _refuse_bombs(path, fh)
         try:
             # A file object, not the path: openpyxl refuses a workbook under a .csv name.
             book = openpyxl.load_workbook(fh, read_only=True, data_only=True)
@@ -89,6 +97,25 @@ def xlsx_to_csv(path: Path, out: BinaryIO, sheet: str | None = None) -> int:
             return _write_sheet(book, path, out, sheet, damaged)
         finally:
             book.close()
+
+
+def _refuse_bombs(path: Path, fh: BinaryIO) -> None:
+    """Refuse a workbook whose parts say they inflate past what any export needs."""
+    try:
+        with zipfile.ZipFile(fh) as book:
+            parts = book.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise UsageError(f"{path}: cannot read as an .xlsx workbook: {exc}") from None
+    finally:
+        fh.seek(0)
+    for part in parts:
+        shared = part.filename.lower().endswith("sharedstrings.xml")
+        limit = MAX_SHARED_STRINGS_BYTES if shared else MAX_PART_BYTES
+        if part.file_size > limit:
+            raise UsageError(
+                f"{path}: its part {part.filename} inflates to {part.file_size:,} bytes, more "
+                f"than the {limit:,} any export needs: not read"
+            )
 
 
 def _write_sheet(
@@ -116,6 +143,11 @@ def _write_sheet(
             cut = max(width, max((i + 1 for i, v in enumerate(row) if v), default=0))
             writer.writerow(row[:cut])
             rows += 1
+            if rows > EXCEL_MAX_ROWS:
+                raise UsageError(
+                    f"{path}: more than Excel's {EXCEL_MAX_ROWS:,} rows in one sheet: not an "
+                    "export retrobatch reads"
+                )
     except damaged as exc:
         where = f"after {rows:,} rows" if rows else "at its start"
         raise UsageError(f"{path}: the workbook is damaged {where}: {exc}") from None

@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 
 from retrobatch.cli import main
+from retrobatch.csvfile import spreadsheet
 from retrobatch.csvfile.spreadsheet import XLS_MAGIC
 from support.repo_factory import RepoFactory
 
@@ -176,4 +177,31 @@ def test_a_workbook_openpyxl_cannot_open_is_one_line(
     err = capsys.readouterr().err
     assert err.startswith(f"retrobatch import: {path}: cannot read as an .xlsx workbook")
     assert err.count("\n") == 1 and "Traceback" not in err
+    assert nothing_left(factory.root)
+
+
+@pytest.mark.parametrize(
+    ("limit", "said"),
+    [
+        ("MAX_SHARED_STRINGS_BYTES", "its part xl/sharedStrings.xml inflates to"),
+        ("MAX_PART_BYTES", "inflates to"),
+        ("EXCEL_MAX_ROWS", "more than Excel's 100 rows in one sheet"),
+    ],
+)
+def test_a_workbook_past_what_an_export_needs_is_refused(
+    factory: RepoFactory,
+    workbook: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    limit: str,
+    said: str,
+) -> None:
+    """A zip bomb's parts say what they inflate to: the limits (here lowered to this small
+    workbook's size) are checked before openpyxl reads a byte, or as rows come."""
+    with zipfile.ZipFile(workbook, "a") as book:  # Excel keeps text in shared strings
+        book.writestr("xl/sharedStrings.xml", "<sst>" + "<si><t>A-1</t></si>" * 20 + "</sst>")
+    monkeypatch.setattr(spreadsheet, limit, 100)
+    assert main(import_args(workbook, factory.root)) == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1
     assert nothing_left(factory.root)
