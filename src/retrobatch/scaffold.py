@@ -226,13 +226,16 @@ def import_submission(
 def _staging(root: Path) -> Iterator[Path]:
     """A scratch file outside the work tree (the repository's cache folder, else the system's
     temporary one), removed on the way out if still there."""
-    folder = cache_dir(root)
-    if folder is not None:
+    handle, name = -1, ""
+    for folder in (cache_dir(root), None):  # a read-only git folder: the system's
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            folder = None
-    handle, name = tempfile.mkstemp(prefix="import-", suffix=".csv", dir=folder)
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix="import-", suffix=".csv", dir=folder)
+            break
+        except OSError as exc:
+            if folder is None:
+                raise UsageError(f"no room for the import's scratch file: {exc}") from None
     os.close(handle)
     path = Path(name)
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -205,3 +206,24 @@ def test_a_workbook_past_what_an_export_needs_is_refused(
     err = capsys.readouterr().err
     assert said in err and err.count("\n") == 1
     assert nothing_left(factory.root)
+
+
+@pytest.mark.parametrize("blocked", ["a file in its place", "a folder that takes no file"])
+def test_an_import_without_a_usable_cache_folder_stages_in_the_systems(
+    factory: RepoFactory, workbook: Path, capsys: pytest.CaptureFixture[str], blocked: str
+) -> None:
+    cache = factory.root / ".git" / "retrobatch"
+    if blocked == "a file in its place":
+        cache.write_text("not a folder\n", encoding="utf-8")
+    else:  # read-only even for root: an immutable folder, where the file system has them
+        cache.mkdir()
+        if subprocess.run(["chattr", "+i", str(cache)], capture_output=True).returncode:
+            pytest.skip("chattr +i is not available here")
+    try:
+        main(import_args(workbook, factory.root))
+    finally:
+        if cache.is_dir():
+            subprocess.run(["chattr", "-i", str(cache)], capture_output=True)
+    assert "(3,000 rows)" in capsys.readouterr().out
+    data = (factory.root / "submissions" / SUB / "conversions.csv").read_text(encoding="utf-8")
+    assert len(data.splitlines()) == 3001
