@@ -62,11 +62,17 @@ class OrderIndex:
                 continue  # unreadable: `hashes` gives none
         if not missing:
             return
+        if self.folder is not None and not _takes_files(self.folder):
+            self.folder = None  # a read-only git folder: this run keeps the index in memory
         if self.notice is not None:
-            where = self.folder if self.folder is not None else "memory"
+            where = (
+                f"once (kept in {self.folder})"
+                if self.folder is not None
+                else "for this run only (no writable git folder to keep it in)"
+            )
             self.notice(
                 f"retrobatch: indexing the orders of {len(missing):,} CSV(s) already in the "
-                f"repository, once (kept in {where})"
+                f"repository, {where}"
             )
         for path, template in missing:
             self.hashes(path, template)
@@ -125,3 +131,15 @@ class OrderIndex:
             return False
         told = int.from_bytes(head, "little")
         return len(head) == _WIDTH and told == size - _WIDTH and told % _WIDTH == 0
+
+
+def _takes_files(folder: Path) -> bool:
+    """Whether an index entry can be written in `folder` (made if missing)."""
+    import tempfile  # only when entries are missing: `check` starts without it
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False

@@ -1,6 +1,7 @@
 """History read once: the order index under .git/retrobatch and the snapshot's parse cache."""
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,24 @@ def test_the_first_check_builds_the_index_once_and_says_so(
     read.clear()
     found, err = check(factory, capsys)
     assert (found, err, read) == ([], "", [])  # history is not read again
+
+
+def test_a_git_folder_that_takes_no_file_keeps_the_index_for_the_run_and_says_so(
+    factory: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = factory.root / ".git" / "retrobatch"
+    cache.mkdir()
+    if subprocess.run(["chattr", "+i", str(cache)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here (a read-only folder for root too)")
+    try:
+        factory.submission("2026-11-22-new", item_rows("C-1", "A-2"))
+        found, err = check(factory, capsys)
+        assert [f["code"] for f in found] == ["repo.duplicate-order"]
+        assert "for this run only (no writable git folder to keep it in)" in err
+        assert "kept in" not in err
+    finally:
+        subprocess.run(["chattr", "-i", str(cache)], capture_output=True)
+    assert not list(cache.iterdir())
 
 
 def test_a_duplicate_is_found_through_the_index_and_confirmed_in_that_csv_alone(
