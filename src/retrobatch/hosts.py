@@ -6,7 +6,7 @@ import ipaddress
 
 
 def is_loopback(host: str) -> bool:
-    """`localhost`, 127.0.0.0/8 or ::1 (brackets allowed), as written; no name is resolved."""
+    """`localhost`, 127.0.0.0/8 or ::1 (brackets allowed), as written; no name is looked up."""
     host = host.strip().strip("[]").lower()
     if host == "localhost":
         return True

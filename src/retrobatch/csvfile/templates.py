@@ -1,4 +1,4 @@
-"""CSV templates: the template schemas compiled into column specs, and headers resolved on them.
+"""CSV templates: the template schemas compiled into column specs, and headers matched to them.
 
 The schemas in `schemas/<template>.schema.json` are the one source of every column fact (names,
 aliases, patterns, lengths, which code a failure gets). This module turns them into compiled
@@ -248,7 +248,7 @@ def _compile_column(
     merged: list[Mapping[str, Any]] = []
     ref = prop.get("$ref")
     if ref:
-        merged.append(_resolve_ref(schema, ref))
+        merged.append(_referenced(schema, ref))
     merged.append(prop)
     forbidden = tuple(
         (re.compile(part["not"]["pattern"]), part.get("x-not-code", DEFAULT_TYPE_CODE))
@@ -295,7 +295,7 @@ def _needle(pattern: str) -> str | None:
     return None
 
 
-def _resolve_ref(schema: Mapping[str, Any], ref: str) -> Mapping[str, Any]:
+def _referenced(schema: Mapping[str, Any], ref: str) -> Mapping[str, Any]:
     if not ref.startswith("#/"):
         raise ValueError(f"only local $ref is supported, not {ref!r}")
     node: Any = schema

@@ -179,12 +179,12 @@ def _checked(
                     line_of(("cc", i)),
                 )
             )
-    csv_path, file_findings = _resolve_file(folder, root, manifest.file, rel, line_of(("file",)))
+    csv_path, file_findings = _csv_file(folder, root, manifest.file, rel, line_of(("file",)))
     found += file_findings
     return LoadedManifest(manifest, csv_path, found)
 
 
-def _resolve_file(
+def _csv_file(
     folder: Path, root: Path, name: str, rel: str, line: int | None
 ) -> tuple[Path | None, list[Finding]]:
     """The CSV's path if it is a regular file inside the folder, reached through no link."""

@@ -100,7 +100,7 @@ def _plain_root(here: Path) -> Path | None:
 
 def _ask_git(start: Path, here: Path) -> Path:
     """The root as git finds it, in one `git rev-parse`. `--show-cdup` rather than
-    `--show-toplevel` keeps the path as the user wrote it (links not resolved), as pre-commit
+    `--show-toplevel` keeps the path as the user wrote it (links not followed), as pre-commit
     does, so paths given beside it stay inside it."""
     import subprocess  # on first use: an ordinary work tree's root is found without git
 
