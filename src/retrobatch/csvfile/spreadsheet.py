@@ -33,7 +33,8 @@ EXCEL_MAX_ROWS = 1_048_576
 
 
 def workbook_kind(head: bytes) -> str | None:
-    """ "xlsx" or "xls" when a file's first bytes are a workbook's, whatever its name says."""
+    """What workbook a file is by its first bytes ("xlsx" or "xls"), whatever its name says;
+    None for anything else."""
     if head.startswith(ZIP_MAGIC):
         return "xlsx"
     if head.startswith(XLS_MAGIC):
