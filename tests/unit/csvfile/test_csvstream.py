@@ -54,6 +54,8 @@ CASES = {
     "no final newline": "a,b\n1,2\n3,4",
     "blank lines": "\na,b\n\n1,2\n\n\n3,4\n\n",
     "crlf": "a,b\r\n1,2\r\n3,4\r\n",
+    "crlf, a lone CR ending the file": "a,b\r\n1,2\r\n3,4\r",
+    "crlf and lf mixed": "a,b\r\n1,2\n3,4\r\n",
     "odd widths": "a,b\n1\n1,2,3\n4,5\n",
     # a line one field short and one a field long: as many commas as if all had the width
     "widths that make up": "a,b,c\n1,2\n3,4,5,6\n7,8,9\n",
@@ -168,3 +170,15 @@ def test_empty_lines_and_rows_of_empty_cells_are_told_in_line_order(tmp_path: Pa
     for block_size in (4, 64, 1 << 16):
         _, _, _, problems = both_paths_agree(path, block_size)
         assert problems == [("csv.blank-line", n) for n in (2, 3, 8)]
+
+
+@pytest.mark.parametrize("block_size", [4, 16, 1 << 16])
+def test_a_cr_inside_a_crlf_line_is_csv_readers_to_judge(tmp_path: Path, block_size: int) -> None:
+    """Every CR must end a line for the quick path; a CR inside a line goes to csv.reader,
+    which refuses it as it refuses any unquoted line break."""
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\r\n1\r2,3\r\n4,5\r\n", encoding="utf-8", newline="")
+    header, records, _, problems = both_paths_agree(path, block_size)
+    assert header == ["a", "b"]
+    assert records == [(3, ("4", "5"))]
+    assert problems == [("csv.malformed", 2)]
