@@ -11,7 +11,8 @@ Exits 1 when a target is missed. The shapes:
 
 - catalogue: item-level, orders in random order (their lines consecutive), 2,000 products;
 - unique: item-level where every line has its own Sku, price and ClickId (no value repeats);
-- orders: order-level, one line per order, every OrderId, ClickId and Amount distinct.
+- orders: order-level, one line per order, every OrderId, ClickId and Amount distinct;
+- crlf: the catalogue with Windows line ends (CRLF), as Excel writes CSV on Windows.
 """
 
 from __future__ import annotations
@@ -46,7 +47,12 @@ with open(sys.argv[1], newline="", encoding="utf-8") as fh:
 ORDER_HEADER = (
     "CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,CustomerId,CurrencyCode,Amount\n"
 )
-TEMPLATES = {"catalogue": "item-level", "unique": "item-level", "orders": "order-level"}
+TEMPLATES = {
+    "catalogue": "item-level",
+    "unique": "item-level",
+    "orders": "order-level",
+    "crlf": "item-level",
+}
 
 CHECK = f"""
 import datetime as dt, sys
@@ -74,7 +80,7 @@ def write_file(path: Path, rows: int, shape: str = "catalogue", seed: int = 7) -
         return write_unique(path, rows, seed)
     if shape == "orders":
         return write_orders(path, rows, seed)
-    return write_catalogue(path, rows, seed)
+    return write_catalogue(path, rows, seed, "\r\n" if shape == "crlf" else "\n")
 
 
 def _when(rng: random.Random, end: dt.datetime) -> str:
@@ -119,14 +125,14 @@ def write_orders(path: Path, rows: int, seed: int) -> None:
             )
 
 
-def write_catalogue(path: Path, rows: int, seed: int) -> None:
+def write_catalogue(path: Path, rows: int, seed: int, newline: str = "\n") -> None:
     """Realistic shape: 1-5 lines per order, a catalogue of 2,000 products, 80 days of dates."""
     rng = random.Random(seed)
     products = [(f"SKU-{i:05d}", f"cat-{i % 40}", f"{rng.randint(100, 99999) / 100:.2f}")
                 for i in range(2000)]  # fmt: skip
     end = dt.datetime(2026, 11, 27, 12, 0)
     order_ids = rng.sample(range(10**9, 10**10), rows)  # random order, no repeats
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    with path.open("w", encoding="utf-8", newline=newline) as fh:
         fh.write(HEADER)
         written = 0
         for oid in order_ids:

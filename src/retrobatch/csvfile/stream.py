@@ -281,22 +281,18 @@ class CsvStream:
             try:
                 while (block := blocks.next()) is not None:
                     self.position = fh.tell()
-                    if self.fast and '"' not in block.text and _plain_line_ends(block):
-                        yield self._split(block)
+                    quick = _quick_lines(block) if self.fast else None
+                    if quick is not None:
+                        yield self._split(block, *quick)
                     else:
                         yield from self._read(block, blocks)
             except _Stop:
                 return
 
-    def _split(self, block: _Block) -> Records:
-        """A block without quotes: lines split on commas, all at once when widths agree."""
-        lines = block.lines
-        text: str | None = block.text
-        extra = 1
-        if "\r" in block.text:  # every line ends in CRLF here (_plain_line_ends)
-            lines = list(map(str.removesuffix, lines, repeat("\r")))  # C calls, no Python loop
-            extra = 2
-            text = None
+    def _split(self, block: _Block, lines: list[str], extra: int) -> Records:
+        """A block without quotes: lines split on commas, all at once when widths agree.
+        `lines` are the block's without their line ends, each `extra` bytes long."""
+        text: str | None = block.text if extra == 1 else None
         numbers: Sequence[int] = range(block.first, block.first + len(lines))
         if "" in lines:
             numbers, lines = self._drop_blank(numbers, lines)
@@ -489,13 +485,23 @@ def _binary(line: int) -> str:
     return f"a NUL byte on line {line}: this is a binary file, not CSV text"
 
 
-def _plain_line_ends(block: _Block) -> bool:
-    """The block's lines all end in "\\n", or all in "\\r\\n". Anything else (a lone "\\r", or
-    both kinds in one block) goes through csv.reader, which judges a lone CR and measures each
-    record exactly. Lines are checked for their CR one C call each: counting "\\r\\n" in the
-    text would search for two characters, ten times slower than for one."""
+def _quick_lines(block: _Block) -> tuple[list[str], int] | None:
+    """The block's lines without their line ends, and the bytes of each line end, when
+    csv.reader is not needed: no quote, and every line ends in "\\n" or every one in "\\r\\n".
+    Anything else (a lone "\\r", or both kinds in one block) is csv.reader's to judge, which
+    also measures each record exactly. Only one-character searches: counting "\\r\\n" would
+    search for two characters, ten times slower."""
     text = block.text
+    if '"' in text:
+        return None
     if "\r" not in text:  # a quick scan, where counting takes a pass over every character
-        return True
+        return block.lines, 1
     lines = block.lines
-    return text.count("\r") == len(lines) and all(map(str.endswith, lines, repeat("\r")))
+    if text.count("\r") != len(lines):
+        return None
+    stripped = list(map(str.removesuffix, lines, repeat("\r")))  # C calls, no Python loop
+    # As many CRs as lines, and none left once each line lost its last: all are line ends.
+    if "\r" in "".join(stripped):
+        return None
+    block.lines = stripped  # the lines with their CRs are not kept alongside
+    return stripped, 2
