@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -91,10 +92,22 @@ def match_submission(
     return min(named, key=lambda c: (c.submitted_at, c.batch_id), default=None)
 
 
+# Errors kept in a receipt per part. A batch impact.com refuses whole (a wrong event type, a
+# date format) has as many errors as rows: a million of them would make a receipt of 150 MB in
+# git, read by every later command. Past this, the receipt keeps the first ones, to place on
+# their rows, and the count of every error by its reason; impact.com keeps them all.
+KEPT_ERRORS = 1000
+
+
 def processing_from(
     found: FileSubmission, errors: Sequence[ErrorDetail], attachment: str, now: dt.datetime
 ) -> Processing:
     completed = parse_api_time(found.completion_date) if found.completion_date else None
+    by_reason = None
+    if len(errors) > KEPT_ERRORS:
+        counted = Counter(e.reason or "?" for e in errors)
+        by_reason = dict(sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])))
+        errors = errors[:KEPT_ERRORS]
     return Processing(
         attachment=attachment,
         status=found.status,
@@ -118,6 +131,7 @@ def processing_from(
             }
             for e in errors
         ],
+        errors_by_reason=by_reason,
     )
 
 

@@ -127,4 +127,10 @@ def details(s: SubmissionStatus) -> str:
                     f"{plural(proc.total_errors or 0, 'error')}"
                 )
             lines.append(f"{'PROCESSING':<12} {proc.attachment}: {proc.status}{counts}")
+            if proc.errors_by_reason:
+                reasons = ", ".join(f"{r} {n:,}" for r, n in proc.errors_by_reason.items())
+                lines.append(
+                    f"{'':<12} the receipt keeps the first {len(proc.errors):,} errors; "
+                    f"impact.com's File Submissions list them all; by reason: {reasons}"
+                )
     return "\n".join(lines)

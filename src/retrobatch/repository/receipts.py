@@ -97,7 +97,9 @@ class Processing:
     completed_at: str | None = None
     total_records: int | None = None
     total_errors: int | None = None
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)  # at most KEPT_ERRORS
+    # When impact.com reported more errors than are kept: every one counted by its reason.
+    errors_by_reason: dict[str, int] | None = None
     searched: str | None = None
 
 

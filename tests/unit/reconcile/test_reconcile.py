@@ -11,7 +11,7 @@ from pytest_httpserver import HTTPServer
 
 from retrobatch.cli import main
 from retrobatch.reconcile.api import Credentials, ImpactClient, RetryPolicy
-from retrobatch.reconcile.matching import reconcile_repository
+from retrobatch.reconcile.matching import KEPT_ERRORS, reconcile_repository
 from retrobatch.reconcile.rows import explain_errors
 from retrobatch.report import reconcile as report
 from retrobatch.repository.ledger import write_receipt
@@ -639,3 +639,24 @@ def test_status_id_shows_impact_errors_on_their_rows(
     assert (mapped["csv_line"], mapped["order_id"], mapped["reason"]) == (4, "A-2", "OID_DUPLICATE")
     assert "keep each order's lines together" in mapped["fix"]
     assert "csv.order-not-contiguous" in mapped["caught_by"]
+
+
+def test_a_part_keeps_its_first_errors_and_counts_them_all_by_reason(
+    tmp_path: Path, fake: FakeImpact, api: ImpactClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A batch refused whole has an error per row: the receipt stays small."""
+    _, folder = sent_repo(tmp_path, CSV)
+    wrong = [
+        {"Line": str(n + 2), "OrderId": f"A-{n}", "Status": "Validation", "Reason": reason}
+        for n, reason in enumerate(["INVALID_DATE"] * 1200 + ["OID_DUPLICATE"] * 300)
+    ]
+    fake.add(FakeFile("F-all", f"{SUB}.csv", "2026-11-27T05:03:00Z", errors=wrong))
+    reconcile_repository(tmp_path, SETTINGS, api, SENT + dt.timedelta(hours=1))
+    [entry] = receipt_of(folder, tmp_path).processing
+    assert entry.total_errors == 1500
+    assert [e["order_id"] for e in entry.errors] == [f"A-{n}" for n in range(KEPT_ERRORS)]
+    assert entry.errors_by_reason == {"INVALID_DATE": 1200, "OID_DUPLICATE": 300}
+    assert main(["status", SUB, "--repo", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "the receipt keeps the first 1,000 errors" in out
+    assert "by reason: INVALID_DATE 1,200, OID_DUPLICATE 300" in out
