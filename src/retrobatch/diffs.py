@@ -32,7 +32,7 @@ from retrobatch.repository.schemas import TEMPLATES
 from retrobatch.repository.settings import SETTINGS_FILE, Destination, parse_settings
 from retrobatch.repository.submissions import SUBMISSIONS_DIR
 from retrobatch.repository.workspace import Workspace
-from retrobatch.repository.yamldoc import load_yaml
+from retrobatch.repository.yamldoc import MAX_DOCUMENT_BYTES, load_yaml
 
 # The first of these columns present in a header names the order (or action) of each line.
 ORDER_COLUMNS = ("ActionId", "OrderId")
@@ -266,6 +266,8 @@ _BLOCK = 1 << 20
 def _manifest(data: bytes | None) -> dict[str, Any] | None:
     if data is None:
         return None
+    if len(data) > MAX_DOCUMENT_BYTES:  # `check` refuses it; parsing it would take seconds
+        return {}
     doc = load_yaml(data.decode("utf-8", "replace"))
     return doc.data if isinstance(doc.data, dict) else {}
 
@@ -282,7 +284,7 @@ def _csv_rel(folder: str, manifest: dict[str, Any] | None) -> str | None:
 
 
 def _destinations(data: bytes | None) -> dict[str, Destination]:
-    if data is None:
+    if data is None or len(data) > MAX_DOCUMENT_BYTES:
         return {}
     settings, _ = parse_settings(data.decode("utf-8", "replace"))
     return dict(settings.destinations) if settings else {}

@@ -238,6 +238,35 @@ def test_hostile_yaml_in_the_settings_is_one_line_exit_2(repos: Repos, capsys: C
     assert err.count("\n") == 1 and "retrobatch.yaml:" in err and "5,001 characters" in err
 
 
+@pytest.mark.parametrize("where", ["manifest", "settings", "receipt"])
+def test_a_yaml_file_past_its_size_is_refused_unread(
+    repos: Repos, capsys: Capture, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A 20 MB description took 7 s to parse: past its limit a file is one finding, read no
+    further than the limit (lowered here so that the test writes kilobytes)."""
+    from retrobatch.repository import yamldoc
+
+    monkeypatch.setattr(yamldoc, "MAX_DOCUMENT_BYTES", 4096)
+    monkeypatch.setattr(yamldoc, "MAX_RECEIPT_BYTES", 4096)
+    folder = repos.add_submission(SUB, item_csv([("A-1", 1)]), push=False)
+    padding = "# " + "x" * 5000 + "\n"
+    if where == "manifest":
+        path = folder / "manifest.yaml"
+    elif where == "settings":
+        path = repos.root / "retrobatch.yaml"
+    else:
+        path = folder / "receipt.yaml"
+        path.write_text(f"submission: {SUB}\nstate: sent\nemails: []\n", encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8") + padding, encoding="utf-8")
+    code = _cli(repos, "check", str(folder))
+    out, err = capsys.readouterr()
+    said = "larger than 4,096 bytes, more than any such file needs: not read"
+    assert said in out + err and "Traceback" not in out + err
+    assert code == (2 if where == "settings" else 1)
+    rel = path.relative_to(repos.root).as_posix()
+    assert f"{rel}: cannot read: {said}" in out + err
+
+
 # --- 6: changes a reviewer must see -----------------------------------------------------------
 
 

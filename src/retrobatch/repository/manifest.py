@@ -12,7 +12,7 @@ from retrobatch import addresses
 from retrobatch.findings import Finding, finding
 from retrobatch.repository import schemas
 from retrobatch.repository.settings import SETTINGS_FILE, Settings
-from retrobatch.repository.yamldoc import load_yaml
+from retrobatch.repository.yamldoc import load_yaml, read_capped
 
 MANIFEST_FILE = "manifest.yaml"
 # What `new` and `init` write for a person to replace: never sent as it is.
@@ -44,7 +44,7 @@ class LoadedManifest:
 def load_manifest(folder: Path, root: Path, settings: Settings | None) -> LoadedManifest:
     rel = (folder / MANIFEST_FILE).relative_to(root).as_posix()
     try:
-        text = (folder / MANIFEST_FILE).read_text(encoding="utf-8")
+        text = read_capped(folder / MANIFEST_FILE).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return LoadedManifest(None, None, [finding("manifest.syntax", rel, f"cannot read: {exc}")])
     return parse_manifest(text, folder, root, settings)[0]

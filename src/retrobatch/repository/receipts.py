@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from retrobatch.findings import Finding, finding
 from retrobatch.repository import schemas
-from retrobatch.repository.yamldoc import load_yaml
+from retrobatch.repository.yamldoc import load_yaml, read_capped
 
 if TYPE_CHECKING:
     from retrobatch.csvfile.validate import CsvStats
@@ -225,7 +225,7 @@ def load_receipt(folder: Path, root: Path) -> tuple[Receipt | None, list[Finding
     path = folder / RECEIPT_FILE
     rel = path.relative_to(root).as_posix()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_capped(path, receipt=True).decode("utf-8")
     except FileNotFoundError:
         return None, []
     except (OSError, UnicodeDecodeError) as exc:

@@ -15,7 +15,7 @@ from pathlib import Path
 from retrobatch import addresses
 from retrobatch.findings import Finding, finding
 from retrobatch.repository import cachedir, schemas
-from retrobatch.repository.yamldoc import load_yaml
+from retrobatch.repository.yamldoc import load_yaml, read_capped
 
 SETTINGS_FILE = "retrobatch.yaml"
 SETTINGS_CACHE = "settings.json"  # in the cache folder: the last clean parse (see _Parsed)
@@ -67,7 +67,7 @@ def load_settings(root: Path) -> tuple[Settings | None, list[Finding]]:
             finding("config.syntax", SETTINGS_FILE, "is a symbolic link: it must be a regular file")
         ]
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_capped(path).decode("utf-8")
     except FileNotFoundError:
         return None, [
             finding(

@@ -22,6 +22,7 @@ from retrobatch.repository.manifest import MANIFEST_FILE, LoadedManifest, Manife
 from retrobatch.repository.receipts import RECEIPT_FILE, Receipt
 from retrobatch.repository.settings import Settings
 from retrobatch.repository.submissions import Scan, SubmissionFolder, scan
+from retrobatch.repository.yamldoc import read_capped
 
 PARSED_FILE = "parsed.json"
 _VERSION = 1
@@ -137,7 +138,7 @@ class _ParsedStore:
         path = folder.folder / RECEIPT_FILE
         rel = path.relative_to(root).as_posix()
         try:
-            raw = path.read_bytes()
+            raw = read_capped(path, receipt=True)
         except FileNotFoundError:
             return None, []
         except OSError as exc:
@@ -159,7 +160,7 @@ class _ParsedStore:
     ) -> LoadedManifest:
         path = folder.folder / MANIFEST_FILE
         try:
-            raw = path.read_bytes()
+            raw = read_capped(path)
             text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError):
             return manifest.load_manifest(folder.folder, root, settings)  # words the problem

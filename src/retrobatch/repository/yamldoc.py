@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -63,6 +64,25 @@ MAX_DEPTH = 32
 # An integer longer than this is no id or size retrobatch uses (event types have 10 digits),
 # and Python refuses to convert one over 4,300 digits.
 MAX_INT_DIGITS = 20
+# Bytes of a YAML file, read no further: a manifest or the settings take a few hundred, a
+# receipt at most some megabytes (1,000 impact.com errors a part). Parsing 20 MB of YAML takes
+# seconds, so a larger file is refused before it is read.
+MAX_DOCUMENT_BYTES = 1 << 20
+MAX_RECEIPT_BYTES = 16 << 20
+
+
+class TooLarge(OSError):
+    """A file past its size limit; read as far as the limit only."""
+
+
+def read_capped(path: Path, *, receipt: bool = False) -> bytes:
+    """The file's bytes, or TooLarge (an OSError, so "cannot read" says it) past its limit."""
+    limit = MAX_RECEIPT_BYTES if receipt else MAX_DOCUMENT_BYTES
+    with path.open("rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"larger than {limit:,} bytes, more than any such file needs: not read")
+    return data
 
 
 def _control_character(text: str) -> YamlProblem | None:
