@@ -133,7 +133,9 @@ class DateRules(Rule):
 
     def _span(self, valid: list[str], low: str, high: str) -> None:
         """Earliest and latest EventDate by instant, parsing only those that may beat the ones
-        found so far (an offset moves an instant by less than _NEAR)."""
+        found so far (an offset moves an instant by less than _NEAR). The limits move once a
+        batch, not with every better value: a file sorted by date has a better one on every
+        row, and formatting a limit for each took seconds a million rows."""
         if self.first is None:
             self.first = (_instant_or_max(low), low)
             self.first_below = _minute(_naive(low), _NEAR)
@@ -141,17 +143,51 @@ class DateRules(Rule):
             self.last = (_instant_or_min(high), high)
             self.last_above = _minute(_naive(high), -_NEAR)
         if low < self.first_below:
-            for value in compress(valid, map(lt, valid, repeat(self.first_below))):
-                instant = _instant(value)
-                if instant is not None and instant < self.first[0]:
-                    self.first = (instant, value)
-                    self.first_below = _minute(_utc(instant), _NEAR)
+            below = list(compress(valid, map(lt, valid, repeat(self.first_below))))
+            first = extreme(below, latest=False)
+            if first is not None and first[0] < self.first[0]:
+                self.first = first
+                self.first_below = _minute(_utc(first[0]), _NEAR)
         if high >= self.last_above:
-            for value in compress(valid, map(ge, valid, repeat(self.last_above))):
-                instant = _instant(value)
-                if instant is not None and instant > self.last[0]:
-                    self.last = (instant, value)
-                    self.last_above = _minute(_utc(instant), -_NEAR)
+            above = list(compress(valid, map(ge, valid, repeat(self.last_above))))
+            last = extreme(above, latest=True)
+            if last is not None and last[0] > self.last[0]:
+                self.last = last
+                self.last_above = _minute(_utc(last[0]), -_NEAR)
+
+
+def extreme(values: list[str], *, latest: bool) -> tuple[dt.datetime, str] | None:
+    """The value with the latest (or earliest) instant, the first of equals; None when none
+    parses. Values that all share one layout and one zone sort as text as their instants do,
+    so of many such (a file sorted by date has every value of a batch here) only the extreme
+    one is parsed."""
+    if len(values) > _FEW and _one_layout_and_zone(values):
+        value = max(values) if latest else min(values)
+        instant = _instant(value)
+        if instant is not None:
+            return instant, value
+    best: tuple[dt.datetime, str] | None = None
+    for value in values:
+        instant = _instant(value)
+        if instant is not None and (
+            best is None or (instant > best[0] if latest else instant < best[0])
+        ):
+            best = (instant, value)
+    return best
+
+
+def _one_layout_and_zone(values: list[str]) -> bool:
+    """Whether valid EventDates share everything after their minutes but for the seconds
+    (seconds or none alike, one fraction and one zone, written the same way): then their text
+    orders them as their instants."""
+    after_minutes = set(map(_CHAR_16, values))
+    if after_minutes == {":"}:  # seconds, then the rest from position 19
+        rest = set(map(_FROM_19, values))
+    elif after_minutes <= _ZONE_STARTS:  # no seconds: the zone from position 16
+        rest = set(map(_FROM_16, values))
+    else:
+        return False
+    return len(rest) == 1
 
 
 def _instant(value: str) -> dt.datetime | None:
@@ -191,3 +227,7 @@ def _minute(moment: dt.datetime, shift: dt.timedelta) -> str:
 
 
 _DAY = itemgetter(slice(0, 10))
+_CHAR_16 = itemgetter(16)
+_FROM_16, _FROM_19 = itemgetter(slice(16, None)), itemgetter(slice(19, None))
+_ZONE_STARTS = frozenset("Z+-")
+_FEW = 32  # values few enough to parse each rather than look at their layout
