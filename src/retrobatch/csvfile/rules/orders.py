@@ -162,9 +162,11 @@ class OrderRules(Rule):
         # Joined without a separator, two different pairs may look alike ("A-1"+"2X" and
         # "A-12"+"X"): that only makes runs suspects, which are then compared exactly; a real
         # repeat always looks alike. Strings hash faster than tuples of two.
-        if not self.skus_repeat and len(set(skus)) < len(skus):
+        # Orders of one line each (every record starts one) cannot name a Sku twice.
+        several = len(starts) < len(oids)
+        if several and not self.skus_repeat and len(set(skus)) < len(skus):
             self.skus_repeat = True
-        if self.skus_repeat and len(set(map(add, oids, skus))) < len(oids):
+        if several and self.skus_repeat and len(set(map(add, oids, skus))) < len(oids):
             # Some (order, Sku) repeats: find the runs whose Skus are not all different.
             runs = list(map(slice, starts, ends))
             distinct = map(len, map(set, map(skus.__getitem__, runs)))
