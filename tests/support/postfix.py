@@ -28,6 +28,7 @@ import pytest
 import trustme
 
 from support.ports import free_port
+from support.runner_env import smtp_env
 
 USER = "sender"
 PASSWORD = "Relay-pa55word-never-shown"
@@ -59,16 +60,7 @@ class Relay:
     folder: Path
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {
-            "RETROBATCH_SMTP_HOST": self.host,
-            "RETROBATCH_SMTP_PORT": str(self.port),
-            "RETROBATCH_SMTP_SECURITY": "starttls",
-            "RETROBATCH_SMTP_USER": USER,
-            "RETROBATCH_SMTP_PASSWORD": PASSWORD,
-            "RETROBATCH_SMTP_CAFILE": str(self.ca_file),
-        }
-        env.update(extra)
-        return env
+        return smtp_env(self.host, self.port, USER, PASSWORD, self.ca_file, **extra)
 
     def delivered(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
         """The messages delivered so far, waiting until there are `count` of them (delivery

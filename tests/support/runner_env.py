@@ -131,16 +131,22 @@ class SmtpServer:
         return self.handler.received
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {
-            "RETROBATCH_SMTP_HOST": self.host,
-            "RETROBATCH_SMTP_PORT": str(self.port),
-            "RETROBATCH_SMTP_SECURITY": "starttls",
-            "RETROBATCH_SMTP_USER": SMTP_USER,
-            "RETROBATCH_SMTP_PASSWORD": SMTP_PASSWORD,
-            "RETROBATCH_SMTP_CAFILE": str(self.ca_file),
-        }
-        env.update(extra)
-        return env
+        return smtp_env(self.host, self.port, SMTP_USER, SMTP_PASSWORD, self.ca_file, **extra)
+
+
+def smtp_env(
+    host: str, port: int, user: str, password: str, ca_file: Path, **extra: str
+) -> dict[str, str]:
+    """RETROBATCH_SMTP_* for a STARTTLS server with a login, as a workflow sets them."""
+    return {
+        "RETROBATCH_SMTP_HOST": host,
+        "RETROBATCH_SMTP_PORT": str(port),
+        "RETROBATCH_SMTP_SECURITY": "starttls",
+        "RETROBATCH_SMTP_USER": user,
+        "RETROBATCH_SMTP_PASSWORD": password,
+        "RETROBATCH_SMTP_CAFILE": str(ca_file),
+        **extra,
+    }
 
 
 def event_date(days_ago: float = 2) -> str:

@@ -76,9 +76,6 @@ class RecordSizes(Sequence[int]):
     def __iter__(self) -> Iterator[int]:
         return iter(self._list())
 
-    def __eq__(self, other: object) -> bool:
-        return list(self) == (list(other) if isinstance(other, RecordSizes) else other)
-
     def __repr__(self) -> str:
         return f"RecordSizes({self._list()!r})"
 
@@ -307,21 +304,19 @@ class CsvStream:
         width = len(self.header or ())
         body = "\n".join(lines) if text is None else text.removesuffix("\n")
         n = len(lines)
+        if block.text.isascii():  # a character is a byte: sizes come from lengths, on demand
+            sizes = RecordSizes(lines=lines, extra=extra, total=len(body) + 1 + (extra - 1) * n)
+        else:
+            sizes = RecordSizes([len(line.encode()) + extra for line in lines])
         cols = split_columns(body, n, width) if lines else None
         if cols is not None:
-            if block.text.isascii():
-                total = len(body) + 1 + (extra - 1) * n
-                sizes = RecordSizes(lines=lines, extra=extra, total=total)
-            else:
-                sizes = RecordSizes([len(line.encode()) + extra for line in lines])
             filled = all(map(all, cols))
             # A row of empty cells starts with one: only then are rows looked at one by one.
             if filled or "" not in cols[0] or not _comma_only(cols):
                 return Records(numbers, cols, sizes, [], not filled, block.text)
-        sizes_list = [len(line.encode()) + extra for line in lines]
-        numbers, lines, sizes_list = self._drop_comma_only(numbers, lines, sizes_list)
+        numbers, lines, listed = self._drop_comma_only(numbers, lines, list(sizes))
         self._in_line_order(block.first)
-        return self._columns(numbers, [line.split(",") for line in lines], sizes_list, block.text)
+        return self._columns(numbers, [line.split(",") for line in lines], listed, block.text)
 
     def _drop_blank(self, numbers: Sequence[int], lines: list[str]) -> tuple[list[int], list[str]]:
         kept_numbers, kept = [], []

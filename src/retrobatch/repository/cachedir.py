@@ -77,6 +77,11 @@ def tracked_blobs(root: Path, under: str) -> dict[str, str]:
     return blobs
 
 
+# What building a value from a cached parse raises when the entry is not as this version of
+# retrobatch writes it: the reader then parses the file again.
+DAMAGED_ENTRY = (KeyError, TypeError, ValueError, AttributeError)
+
+
 def read_json(path: Path) -> dict[str, Any] | None:
     """A JSON object kept here, or None when it is missing or damaged (not JSON, nested past
     Python's recursion limit, or not an object): every reader then builds it again."""

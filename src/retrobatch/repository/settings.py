@@ -95,7 +95,7 @@ class _Parsed:
         key = hashlib.sha256(text.encode()).hexdigest()
         cached = self._read(key)
         if cached is not None:
-            with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+            with contextlib.suppress(*cachedir.DAMAGED_ENTRY):
                 return _from_dict(cached), []
         settings, problems, data = _parse(text)
         if settings is not None and self.path is not None:

@@ -95,10 +95,6 @@ def read(folder: SubmissionFolder, root: Path, settings: Settings | None) -> Sub
     return sub
 
 
-# What reading a cached parse that is not as this version wrote it raises.
-_DAMAGED = (KeyError, TypeError, ValueError, AttributeError)
-
-
 class _ParsedStore:
     """Clean parses of manifests and receipts by a hash of their bytes."""
 
@@ -145,7 +141,7 @@ class _ParsedStore:
             return None, [finding("receipt.invalid", rel, f"cannot read: {exc}")]
         key, hit = self._lookup("receipt", raw)
         if hit is not None:
-            with contextlib.suppress(*_DAMAGED):  # an entry not as written: parsed again
+            with contextlib.suppress(*cachedir.DAMAGED_ENTRY):  # else parsed again
                 return receipts.from_data(hit), []
         try:
             text = raw.decode("utf-8")
@@ -166,7 +162,7 @@ class _ParsedStore:
             return manifest.load_manifest(folder.folder, root, settings)  # words the problem
         key, hit = self._lookup("manifest", raw)
         if hit is not None:
-            with contextlib.suppress(*_DAMAGED):  # an entry not as written: parsed again
+            with contextlib.suppress(*cachedir.DAMAGED_ENTRY):  # else parsed again
                 loaded = manifest.trusted(hit, folder.folder, root, settings)
                 if loaded is not None:
                     return loaded

@@ -227,3 +227,24 @@ def test_an_import_without_a_usable_cache_folder_stages_in_the_systems(
     assert "(3,000 rows)" in capsys.readouterr().out
     data = (factory.root / "submissions" / SUB / "conversions.csv").read_text(encoding="utf-8")
     assert len(data.splitlines()) == 3001
+
+
+def test_a_chart_sheet_is_no_sheet_of_rows(
+    factory: RepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from openpyxl.chart import BarChart, Reference
+
+    book = openpyxl.Workbook()
+    rows = book.active
+    assert rows is not None
+    rows.append(["OrderId", "Amount"])
+    rows.append(["A-1", 1])
+    chart = BarChart()
+    chart.add_data(Reference(rows, min_col=2, min_row=1, max_row=2))
+    book.create_chartsheet("Chart").add_chart(chart)
+    path = tmp_path / "charts.xlsx"
+    book.save(path)
+    assert main([*import_args(path, factory.root), "--sheet", "Chart"]) == 2
+    err = capsys.readouterr().err
+    assert "--sheet 'Chart': charts.xlsx has no such sheet (sheets: Sheet)" in err
+    assert err.count("\n") == 1 and nothing_left(factory.root)

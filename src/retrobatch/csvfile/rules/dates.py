@@ -12,7 +12,8 @@ from retrobatch.csvfile.rules.rule import CsvContext, Rule
 from retrobatch.csvfile.templates import HeaderMap, Template
 from retrobatch.findings import Finding, finding
 
-_MINUTE = 16  # characters of the fixed-width start of every valid EventDate, to the minute
+# Characters of the fixed-width start of every valid EventDate, to the minute and the second.
+_TO_MINUTE, _TO_SECOND = 16, 19
 # An offset (at most 23:59) moves an instant by less than a day: an EventDate whose first 16
 # characters are a day or more from a limit is on the same side of it as its instant.
 _NEAR = dt.timedelta(days=1)
@@ -161,7 +162,7 @@ def extreme(values: list[str], *, latest: bool) -> tuple[dt.datetime, str] | Non
     parses. Values that all share one layout and one zone sort as text as their instants do,
     so of many such (a file sorted by date has every value of a batch here) only the extreme
     one is parsed."""
-    if len(values) > _FEW and _one_layout_and_zone(values):
+    if len(values) > _PARSED_EACH and _one_layout_and_zone(values):
         value = max(values) if latest else min(values)
         instant = _instant(value)
         if instant is not None:
@@ -180,11 +181,11 @@ def _one_layout_and_zone(values: list[str]) -> bool:
     """Whether valid EventDates share everything after their minutes but for the seconds
     (seconds or none alike, one fraction and one zone, written the same way): then their text
     orders them as their instants."""
-    after_minutes = set(map(_CHAR_16, values))
-    if after_minutes == {":"}:  # seconds, then the rest from position 19
-        rest = set(map(_FROM_19, values))
-    elif after_minutes <= _ZONE_STARTS:  # no seconds: the zone from position 16
-        rest = set(map(_FROM_16, values))
+    after_minutes = set(map(_AFTER_MINUTES, values))
+    if after_minutes == {":"}:  # seconds, then a fraction or the zone
+        rest = set(map(_FROM_SECONDS, values))
+    elif after_minutes <= _ZONE_STARTS:  # no seconds: the zone
+        rest = set(map(_FROM_MINUTES, values))
     else:
         return False
     return len(rest) == 1
@@ -214,7 +215,7 @@ def _utc(instant: dt.datetime) -> dt.datetime:
 
 
 def _naive(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value[:_MINUTE])
+    return dt.datetime.fromisoformat(value[:_TO_MINUTE])
 
 
 def _minute(moment: dt.datetime, shift: dt.timedelta) -> str:
@@ -227,7 +228,8 @@ def _minute(moment: dt.datetime, shift: dt.timedelta) -> str:
 
 
 _DAY = itemgetter(slice(0, 10))
-_CHAR_16 = itemgetter(16)
-_FROM_16, _FROM_19 = itemgetter(slice(16, None)), itemgetter(slice(19, None))
+_AFTER_MINUTES = itemgetter(_TO_MINUTE)
+_FROM_MINUTES = itemgetter(slice(_TO_MINUTE, None))
+_FROM_SECONDS = itemgetter(slice(_TO_SECOND, None))
 _ZONE_STARTS = frozenset("Z+-")
-_FEW = 32  # values few enough to parse each rather than look at their layout
+_PARSED_EACH = 32  # candidates few enough to parse each rather than look at their layout

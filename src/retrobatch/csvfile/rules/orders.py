@@ -157,12 +157,12 @@ class OrderRules(Rule):
         suspects: set[int] = set()
         if continued and not self.prev_keys.isdisjoint(skus[: ends[0]]):
             suspects.add(0)
-        # Skus all different (unique items) settle it with the cheaper set; a catalogue's
-        # Skus repeat in every batch, so once they have, that set is not built again.
-        # Joined without a separator, two different pairs may look alike ("A-1"+"2X" and
-        # "A-12"+"X"): that only makes runs suspects, which are then compared exactly; a real
-        # repeat always looks alike. Strings hash faster than tuples of two.
-        # Orders of one line each (every record starts one) cannot name a Sku twice.
+        # Orders of one line each (every record starts one) cannot name a Sku twice. Skus all
+        # different (unique items) settle it with the cheaper set; a catalogue's Skus repeat in
+        # every batch, so once they have, that set is not built again. Joined without a
+        # separator, two different pairs may look alike ("A-1"+"2X" and "A-12"+"X"): that only
+        # makes runs suspects, which are then compared exactly; a real repeat always looks
+        # alike. Strings hash faster than tuples of two.
         several = len(starts) < len(oids)
         if several and not self.skus_repeat and len(set(skus)) < len(skus):
             self.skus_repeat = True
