@@ -23,7 +23,7 @@ from itertools import accumulate
 from typing import BinaryIO
 
 from retrobatch.csvfile.records import MAX_RECORD_BYTES
-from retrobatch.csvfile.stream import split_columns
+from retrobatch.csvfile.stream import LineFeed, split_columns
 
 BLOCK_SIZE = 1 << 18  # as the checker's reader: 256 KiB
 _PROBE = '\n\r,;\t" 09AZaz-.:/'
@@ -277,7 +277,7 @@ class ExportReader:
             yield ExportBatch(numbers, None, [line.split(d) for line in lines], None, block.text)
 
     def _parsed(self, block: Block) -> ExportBatch:
-        feed = _Feed(block, self.blocks)
+        feed = LineFeed(block, self.blocks, keep=True)
         reader = csv.reader(feed, delimiter=self.delimiter, strict=True)
         starts: list[int] = []
         ends: list[int] = []
@@ -293,36 +293,7 @@ class ExportReader:
             starts.append(start)
             ends.append(feed.line - 1)
             rows.append(row)
-        return ExportBatch(starts, ends, rows, None, "".join(feed.taken))
-
-
-class _Feed:
-    """Lines for csv.reader, pulling further blocks when a quoted value runs past one."""
-
-    def __init__(self, block: Block, blocks: Iterator[Block]) -> None:
-        self.lines = block.lines
-        self.index = 0
-        self.line = block.first  # the number of the next line handed out
-        self.taken: list[str] = []
-        self._blocks = blocks
-
-    def __iter__(self) -> _Feed:
-        return self
-
-    def __next__(self) -> str:
-        while self.index >= len(self.lines):
-            block = next(self._blocks, None)
-            if block is None:
-                raise StopIteration
-            self.lines, self.index = block.lines, 0
-        text = self.lines[self.index] + "\n"
-        self.index += 1
-        self.line += 1
-        self.taken.append(text)
-        return text
-
-    def block_done(self) -> bool:
-        return self.index >= len(self.lines)
+        return ExportBatch(starts, ends, rows, None, "".join(feed.taken or ()))
 
 
 @dataclass

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from operator import add
 from pathlib import Path
-from typing import BinaryIO, overload
+from typing import BinaryIO, Protocol, overload
 
 from retrobatch.csvfile import hints
 from retrobatch.csvfile.records import MAX_RECORD_BYTES
@@ -220,23 +220,33 @@ class _Blocks:
         raise _Stop
 
 
-class _Feed:
-    """Lines for csv.reader, pulling further blocks when a quoted field runs past a block."""
+class Lines(Protocol):
+    """A block of decoded lines: this module's and fix's reader's alike."""
 
-    def __init__(self, block: _Block, blocks: _Blocks) -> None:
+    first: int  # the number of its first line
+    lines: list[str]  # without their line ends
+
+
+class LineFeed:
+    """Lines for csv.reader, one block after another: a quoted value that runs past a block
+    pulls the next. It counts the lines and the bytes handed out, so that each record's first
+    line and size are known, and with `keep` keeps the text handed out (`taken`)."""
+
+    def __init__(self, block: Lines, blocks: Iterator[Lines], *, keep: bool = False) -> None:
         self.lines = block.lines
         self.index = 0
         self.line = block.first  # number of the next line to hand out
-        self.consumed = 0  # characters handed out, line ends included
+        self.consumed = 0  # bytes handed out, line ends included
         self.eof = False
+        self.taken: list[str] | None = [] if keep else None
         self._blocks = blocks
 
-    def __iter__(self) -> _Feed:
+    def __iter__(self) -> LineFeed:
         return self
 
     def __next__(self) -> str:
         while self.index >= len(self.lines):
-            block = self._blocks.next()
+            block = next(self._blocks, None)
             if block is None:
                 self.eof = True
                 raise StopIteration
@@ -245,6 +255,8 @@ class _Feed:
         self.index += 1
         self.line += 1
         self.consumed += len(text) if text.isascii() else len(text.encode())
+        if self.taken is not None:
+            self.taken.append(text)
         return text
 
     def block_done(self) -> bool:
@@ -360,7 +372,7 @@ class CsvStream:
 
     def _read(self, block: _Block, blocks: _Blocks) -> Iterator[Records]:
         """A block with quotes (or with fast=False): csv.reader, one physical line at a time."""
-        feed = _Feed(block, blocks)
+        feed = LineFeed(block, iter(blocks.next, None))
         reader = csv.reader(feed, strict=True)
         numbers: list[int] = []
         rows: list[list[str]] = []
