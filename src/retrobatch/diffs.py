@@ -26,7 +26,7 @@ from retrobatch.csvfile.records import RecordReader
 from retrobatch.csvfile.stream import looks_utf16
 from retrobatch.csvfile.templates import load_template
 from retrobatch.repository import gitops
-from retrobatch.repository.manifest import MANIFEST_FILE
+from retrobatch.repository.manifest import MANIFEST_FILE, inside_folder
 from retrobatch.repository.receipts import RECEIPT_FILE
 from retrobatch.repository.schemas import TEMPLATES
 from retrobatch.repository.settings import SETTINGS_FILE, Destination, parse_settings
@@ -277,10 +277,8 @@ def _csv_rel(folder: str, manifest: dict[str, Any] | None) -> str | None:
     name = manifest.get("file") if manifest else None
     if not isinstance(name, str) or not name:
         return None
-    pure = PurePosixPath(name)
-    if pure.is_absolute() or ".." in pure.parts or "\\" in name:
-        return None
-    return f"{folder}/{pure.as_posix()}"
+    pure = inside_folder(name)
+    return None if pure is None else f"{folder}/{pure.as_posix()}"
 
 
 def _destinations(data: bytes | None) -> dict[str, Destination]:

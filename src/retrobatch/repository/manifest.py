@@ -184,12 +184,21 @@ def _checked(
     return LoadedManifest(manifest, csv_path, found)
 
 
+def inside_folder(name: str) -> PurePosixPath | None:
+    """A manifest's `file` as a path within its folder; None when the name leaves it (absolute,
+    through "..", or with a backslash, which Windows would follow)."""
+    pure = PurePosixPath(name)
+    if pure.is_absolute() or ".." in pure.parts or "\\" in name:
+        return None
+    return pure
+
+
 def _csv_file(
     folder: Path, root: Path, name: str, rel: str, line: int | None
 ) -> tuple[Path | None, list[Finding]]:
     """The CSV's path if it is a regular file inside the folder, reached through no link."""
-    pure = PurePosixPath(name)
-    if pure.is_absolute() or ".." in pure.parts or "\\" in name:
+    pure = inside_folder(name)
+    if pure is None:
         return None, [
             finding("manifest.file-outside", rel, f"file {name!r} leaves the folder", line)
         ]

@@ -12,10 +12,10 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from retrobatch.findings import Finding, finding
-from retrobatch.repository.manifest import MANIFEST_FILE
+from retrobatch.repository.manifest import MANIFEST_FILE, inside_folder
 from retrobatch.repository.receipts import RECEIPT_FILE
 
 SUBMISSIONS_DIR = "submissions"
@@ -152,8 +152,8 @@ def unexpected(folder: SubmissionFolder, csv_name: str) -> list[Finding]:
     wanted = {MANIFEST_FILE, RECEIPT_FILE, *README_NAMES}
     problems = []
     current, rel = folder.folder, folder.rel
-    pure = PurePosixPath(csv_name)
-    if pure.is_absolute() or ".." in pure.parts or "\\" in csv_name:
+    pure = inside_folder(csv_name)
+    if pure is None:
         return []
     parts = pure.parts
     for depth, part in enumerate(parts):
